@@ -1,0 +1,229 @@
+/* The run loop: which cases, how long each, in what order, and progress on a terminal. */
+#include "bench.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "parse.h"
+#include "registry.h"
+
+/* Time budgets (ns) for the mechanism rows when -d is not given. */
+#define BUDGET_ALL_NS (40 * NS_PER_S)
+#define BUDGET_QUICK_NS (5 * NS_PER_S)
+#define BUDGET_MODELS_ALL_NS (12 * NS_PER_S)
+#define BUDGET_MODELS_QUICK_NS (3 * NS_PER_S)
+#define DEFAULT_MAX_DURATION_NS (250 * 1000000LL)
+#define MIN_DURATION_NS (5 * 1000000LL)
+#define RUN_OVERHEAD_NS (3 * 1000000LL) /* fork, setup, attach, teardown of one repetition */
+
+struct plan {
+	struct case_spec *cases;
+	int n;
+	int n_runnable; /* cases that will run (not unsupported) */
+};
+
+static bool is_floor_group(const struct transport_ops *ops)
+{
+	return strcmp(ops->group, "floor") == 0;
+}
+
+static int plan_add(struct plan *p, int *cap, const struct case_spec *c)
+{
+	if (p->n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		struct case_spec *n = realloc(p->cases, (size_t)*cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		p->cases = n;
+	}
+	p->cases[p->n++] = *c;
+	return 0;
+}
+
+/* Every mechanism x pattern x size the config asks for; floor rows first. */
+static int plan_cases(const struct config *cfg, struct plan *p)
+{
+	int cap = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int m = 0; m < cfg->n_mechs; m++) {
+			const struct transport_ops *ops = cfg->mechs[m];
+			if (is_floor_group(ops) != (pass == 0))
+				continue;
+			for (int pat = 0; pat < 2; pat++) {
+				unsigned mask = pat == PAT_PINGPONG ? TP_PINGPONG : TP_STREAM;
+				if (!cfg->patterns[pat] || (ops->patterns && !(ops->patterns & mask)))
+					continue;
+				for (int s = 0; s < cfg->n_sizes; s++) {
+					if (ops->fixed_size && s > 0)
+						break;
+					struct case_spec c = {
+						.ops = ops, .pattern = (enum pattern)pat,
+						.msg_bytes = ops->fixed_size ? ops->fixed_size : cfg->sizes[s],
+						.timeout_ns = cfg->timeout_ns, .cpu = { cfg->cpu[0], cfg->cpu[1] },
+						.verify_full = cfg->verify_full,
+					};
+					char why[8];
+					p->n_runnable += !case_unsupported(&c, why, sizeof(why));
+					if (plan_add(p, &cap, &c))
+						return -ENOMEM;
+				}
+			}
+		}
+	return 0;
+}
+
+/* Duration and warmup per repetition: as given, or what fits the budget. */
+static void fit_budget(const struct config *cfg, int runs, int64_t *duration, int64_t *warmup)
+{
+	int64_t d = cfg->duration_ns;
+	if (d == 0) {
+		int64_t budget = cfg->quick ? BUDGET_QUICK_NS : BUDGET_ALL_NS;
+		int64_t per_run = runs ? budget / runs - RUN_OVERHEAD_NS : DEFAULT_MAX_DURATION_NS;
+		d = per_run * 4 / 5;
+		if (d > DEFAULT_MAX_DURATION_NS)
+			d = DEFAULT_MAX_DURATION_NS;
+		if (d < MIN_DURATION_NS)
+			d = MIN_DURATION_NS;
+	}
+	*duration = d;
+	*warmup = cfg->warmup_ns ? cfg->warmup_ns : (d / 4 > 1000000 ? d / 4 : 1000000);
+}
+
+/* Progress on a terminal: which case of how many, and the time left. */
+struct progress {
+	bool on;
+	int done, total;
+	int64_t start_ns;
+};
+
+static void progress_show(struct progress *pg, const struct case_spec *c, int rep, int reps)
+{
+	if (!pg->on)
+		return;
+	char size[16];
+	int64_t spent = now_ns() - pg->start_ns;
+	double left = pg->done ? (double)spent / pg->done * (pg->total - pg->done) / 1e9 : 0;
+	fprintf(stderr, "\r\033[K[%d/%d] %s %s %s, repetition %d/%d, ~%.0f s left", pg->done + 1,
+		pg->total, c->ops->name, pattern_name(c->pattern), format_size(c->msg_bytes, size, sizeof(size)),
+		rep + 1, reps, left);
+	fflush(stderr);
+}
+
+static void progress_clear(struct progress *pg)
+{
+	if (pg->on) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+}
+
+/* Run one case's repetitions into r; returns -EINTR when the run was stopped. */
+static int run_case(const struct case_spec *c, int reps, struct row *r, struct progress *pg)
+{
+	char reason[256];
+	if (case_unsupported(c, reason, sizeof(reason))) {
+		row_from_reps(r, c, NULL, 0);
+		r->status = ROW_UNSUPPORTED;
+		snprintf(r->reason, sizeof(r->reason), "%s", reason);
+		return 0;
+	}
+	struct rep_result *rr = calloc((size_t)reps, sizeof(*rr));
+	if (!rr)
+		return -ENOMEM;
+	int rc = 0, done = 0;
+	for (; done < reps && rc == 0; done++) {
+		progress_show(pg, c, done, reps);
+		rc = run_once(c, &rr[done]);
+		pg->done++;
+		if (rc == 0 && !rr[done].ok) {
+			done++;
+			break; /* one failed repetition fails the row: do not wait out the others */
+		}
+	}
+	if (rc == 0)
+		row_from_reps(r, c, rr, done);
+	pg->done += reps - done;
+	free(rr);
+	return rc;
+}
+
+static void run_models(const struct config *cfg, struct results *res)
+{
+	int64_t budget = cfg->quick ? BUDGET_MODELS_QUICK_NS : BUDGET_MODELS_ALL_NS;
+	for (int i = 0; i < cfg->n_models && !runner_stop_signal; i++) {
+		const struct model_ops *m = cfg->models[i];
+		struct model_params mp = {
+			.budget_ns = budget / cfg->n_models, .timeout_ns = cfg->timeout_ns,
+			.cpu = { cfg->cpu[0], cfg->cpu[1] }, .ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN),
+			.quick = cfg->quick,
+		};
+		if (!cfg->quiet && isatty(STDERR_FILENO))
+			fprintf(stderr, "\r\033[Kmodel %s (%d/%d) ...", m->name, i + 1, cfg->n_models);
+		struct tp_err err = { { 0 } };
+		json_t *out = m->run(&mp, &err);
+		if (!out)
+			out = json_pack("{s:s, s:s}", "status", "failed", "reason",
+					err.msg[0] ? err.msg : "the experiment failed");
+		json_object_set_new(res->models, m->name, out);
+	}
+	if (!cfg->quiet && isatty(STDERR_FILENO) && cfg->n_models)
+		fputs("\r\033[K", stderr);
+}
+
+int bench_run(const struct config *cfg, struct results *res, row_sink sink, void *ctx)
+{
+	memset(res, 0, sizeof(*res));
+	res->started = time(NULL);
+	res->models = json_object();
+	int64_t t0 = now_ns();
+	struct plan plan = { 0 };
+	if (!res->models || plan_cases(cfg, &plan))
+		return -ENOMEM;
+	fit_budget(cfg, plan.n_runnable * cfg->reps, &res->duration_ns, &res->warmup_ns);
+	res->rows = calloc((size_t)plan.n + 1, sizeof(*res->rows));
+	if (!res->rows) {
+		free(plan.cases);
+		return -ENOMEM;
+	}
+	struct progress pg = {
+		.on = !cfg->quiet && isatty(STDERR_FILENO),
+		.total = plan.n_runnable * cfg->reps, .start_ns = t0,
+	};
+	int rc = 0;
+	for (int i = 0; i < plan.n && rc == 0; i++) {
+		struct case_spec *c = &plan.cases[i];
+		c->duration_ns = res->duration_ns;
+		c->warmup_ns = res->warmup_ns;
+		rc = run_case(c, cfg->reps, &res->rows[res->n_rows], &pg);
+		if (rc == 0) {
+			res->n_rows++;
+			rows_apply_floor(res->rows, res->n_rows);
+			progress_clear(&pg);
+			if (sink)
+				sink(&res->rows[res->n_rows - 1], ctx);
+		}
+	}
+	progress_clear(&pg);
+	free(plan.cases);
+	if (rc == -EINTR || runner_stop_signal)
+		res->interrupted = runner_stop_signal ? runner_stop_signal : 2;
+	else if (rc)
+		return rc;
+	if (!res->interrupted)
+		run_models(cfg, res);
+	if (runner_stop_signal)
+		res->interrupted = runner_stop_signal;
+	res->duration_s = (double)(now_ns() - t0) / 1e9;
+	return 0;
+}
+
+void results_free(struct results *res)
+{
+	free(res->rows);
+	json_decref(res->models);
+	memset(res, 0, sizeof(*res));
+}

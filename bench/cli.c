@@ -1,0 +1,385 @@
+/* The command line: every flag checked, every error one line naming the flag and the accepted form. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "parse.h"
+#include "registry.h"
+#include "version.h"
+
+static const uint64_t default_sizes[] = { 64, 512, 4096, 32768, 262144, 1048576 };
+static const uint64_t quick_sizes[] = { 64, 4096, 65536 };
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("ipcbench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 2;
+}
+
+static void print_help(void)
+{
+	fputs(
+"usage: ipcbench --all [-o DIR]              every mechanism x pattern x size, and the model suite\n"
+"       ipcbench -m LIST [-p LIST] [-s LIST] [options]\n"
+"       ipcbench --list                      the catalog, with properties on this host\n"
+"       ipcbench plot RESULTS.json -o DIR    charts again from saved results\n"
+"       ipcbench compare BASE.json NEW.json  side by side with ratios\n"
+"\n"
+"what to run:\n"
+"  -a, --all            every mechanism and every model experiment\n"
+"  -m, --mechanisms L   comma-separated names from --list (mechanisms and experiments)\n"
+"  -p, --patterns L     pingpong,stream (default both)\n"
+"  -s, --sizes L        message sizes, header included: 64,4K,1M (1024-based; default\n"
+"                       64,512,4K,32K,256K,1M; with --quick 64,4K,64K)\n"
+"  -q, --quick          small sizes, short durations: a smoke run in seconds\n"
+"how to measure:\n"
+"  -d, --duration T     timed span per case and repetition: 0.5, 500ms, 2s (default: scaled\n"
+"                       so that --all takes about a minute, --quick about ten seconds)\n"
+"  -w, --warmup T       untimed warmup before each timed span (default: a fifth of it)\n"
+"  -r, --reps N         repetitions per case, 1..1000 (default 3); rows show their median\n"
+"  -t, --timeout T      longest a single send, receive or attach may block (default 3s)\n"
+"      --pin A,B        CPUs of the two sides (default: the first two this process may use);\n"
+"                       --pin none leaves them to the scheduler\n"
+"      --verify MODE    stream payload checks: sampled (1 in 64, default) or full\n"
+"output:\n"
+"      --json, --csv, --markdown   results on stdout in that format (default: a table)\n"
+"  -o, --output DIR     also write results.json, results.csv, report.md and charts to DIR\n"
+"      --force          write into a non-empty DIR that is not an ipcbench bundle\n"
+"      --quiet          no progress on stderr\n"
+"  -l, --list           list mechanisms and experiments with their properties, and exit\n"
+"  -h, --help           this text;  -V, --version  the version\n"
+"\n"
+"exit status: 0 all rows ok or unsupported, 1 a row failed, 2 bad input, 130/143 interrupted\n",
+		stdout);
+}
+
+/* The CPUs this process may run on, lowest first. */
+static int allowed_cpus(int *cpus, int max)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 0;
+	int n = 0;
+	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	return n;
+}
+
+static int parse_pin(const char *arg, struct config *cfg)
+{
+	if (strcmp(arg, "none") == 0) {
+		cfg->cpu[0] = cfg->cpu[1] = -1;
+		return 0;
+	}
+	char buf[64];
+	char *items[3];
+	snprintf(buf, sizeof(buf), "%s", arg);
+	int n = strlen(arg) < sizeof(buf) ? parse_list(buf, items, 3) : -EINVAL;
+	cpu_set_t set;
+	sched_getaffinity(0, sizeof(set), &set);
+	for (int i = 0; n == 2 && i < 2; i++) {
+		long cpu;
+		if (parse_uint(items[i], 0, CPU_SETSIZE - 1, &cpu) || !CPU_ISSET(cpu, &set))
+			return usage_error("--pin: CPU '%s' does not exist or is not allowed here; use two "
+					   "CPUs from 0..%d, e.g. --pin 0,1, or --pin none", items[i],
+					   (int)sysconf(_SC_NPROCESSORS_ONLN) - 1);
+		cfg->cpu[i] = (int)cpu;
+	}
+	if (n != 2)
+		return usage_error("--pin: '%s' is not two CPUs; use --pin A,B (e.g. --pin 0,1) or --pin none", arg);
+	return 0;
+}
+
+static int parse_sizes(const char *arg, struct config *cfg)
+{
+	char *buf = strdup(arg);
+	char *items[MAX_SIZES];
+	int n = buf ? parse_list(buf, items, MAX_SIZES) : -ENOMEM;
+	int rc = 0;
+	if (n < 0)
+		rc = usage_error("-s: '%s' is not a list of sizes; use e.g. -s 64,4K,1M (at most %d, no empty items)",
+				 arg, MAX_SIZES);
+	for (int i = 0; rc == 0 && i < n; i++)
+		if (parse_size(items[i], &cfg->sizes[i]))
+			rc = usage_error("-s: '%s' is not a size from 1 to 1G; use a whole number of bytes "
+					 "with an optional K, M or G suffix (64, 4K, 1M)", items[i]);
+	cfg->n_sizes = rc ? 0 : n;
+	free(buf);
+	return rc;
+}
+
+/* A name is a mechanism or an experiment; "all" is every one of both. */
+static int parse_mechanisms(const char *arg, struct config *cfg)
+{
+	char *buf = strdup(arg);
+	char *items[MAX_MECHS];
+	int n = buf ? parse_list(buf, items, MAX_MECHS) : -ENOMEM;
+	int rc = 0;
+	if (n < 0)
+		rc = usage_error("-m: '%s' is not a list of names; use e.g. -m pipe,tcp (see ipcbench --list)", arg);
+	for (int i = 0; rc == 0 && i < n; i++) {
+		const struct transport_ops *t = transport_find(items[i]);
+		const struct model_ops *m = t ? NULL : model_find(items[i]);
+		if (t)
+			cfg->mechs[cfg->n_mechs++] = t;
+		else if (m)
+			cfg->models[cfg->n_models++] = m;
+		else
+			rc = usage_error("-m: unknown mechanism '%s'; see ipcbench --list for the names", items[i]);
+	}
+	free(buf);
+	return rc;
+}
+
+static int parse_patterns(const char *arg, struct config *cfg)
+{
+	char *buf = strdup(arg);
+	char *items[8];
+	int n = buf ? parse_list(buf, items, 8) : -ENOMEM;
+	int rc = n < 0 ? usage_error("-p: '%s' is not a list of patterns; use pingpong, stream or pingpong,stream", arg) : 0;
+	for (int i = 0; rc == 0 && i < n; i++) {
+		if (strcmp(items[i], "pingpong") == 0)
+			cfg->patterns[PAT_PINGPONG] = true;
+		else if (strcmp(items[i], "stream") == 0)
+			cfg->patterns[PAT_STREAM] = true;
+		else
+			rc = usage_error("-p: unknown pattern '%s'; use pingpong, stream or pingpong,stream", items[i]);
+	}
+	free(buf);
+	return rc;
+}
+
+static int parse_time_flag(const char *flag, const char *arg, int64_t *out)
+{
+	if (parse_duration(arg, out))
+		return usage_error("%s: '%s' is not a duration from 1us to 1h; use seconds (0.5, 2) or "
+				   "a suffix (500ms, 250us, 2s)", flag, arg);
+	return 0;
+}
+
+/* Is dir something -o may write into: missing, empty, or an earlier bundle? */
+static int check_out_dir(const char *dir, bool force)
+{
+	struct stat sb;
+	if (stat(dir, &sb) != 0) {
+		if (errno != ENOENT)
+			return usage_error("-o: cannot use '%s': %s", dir, strerror(errno));
+		if (mkdir(dir, 0755) != 0)
+			return usage_error("-o: cannot create directory '%s': %s; give a path whose parent exists "
+					   "and is writable", dir, strerror(errno));
+		return 0;
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return usage_error("-o: '%s' exists and is not a directory; give a new or empty directory", dir);
+	if (access(dir, W_OK | X_OK) != 0)
+		return usage_error("-o: directory '%s' is not writable: %s", dir, strerror(errno));
+	char marker[4096];
+	snprintf(marker, sizeof(marker), "%s/results.json", dir);
+	if (force || access(marker, F_OK) == 0)
+		return 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int entries = 0;
+	while (d && (e = readdir(d)))
+		entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	if (entries)
+		return usage_error("-o: '%s' is not empty and holds no earlier ipcbench results; give a new "
+				   "or empty directory, or add --force", dir);
+	return 0;
+}
+
+static void defaults(struct config *cfg, int argc, char **argv)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->reps = 3;
+	cfg->timeout_ns = 3 * (int64_t)1000000000;
+	cfg->format = OUT_TABLE;
+	cfg->argc = argc;
+	cfg->argv = argv;
+	int cpus[2];
+	int n = allowed_cpus(cpus, 2);
+	cfg->cpu[0] = n > 0 ? cpus[0] : -1;
+	cfg->cpu[1] = n > 1 ? cpus[1] : cfg->cpu[0]; /* one CPU: both sides share it */
+}
+
+/* What the run does when flags left it open. */
+static int complete(struct config *cfg)
+{
+	if (cfg->all) {
+		cfg->n_mechs = cfg->n_models = 0;
+		for (int i = 0; transport_registry[i] && i < MAX_MECHS; i++)
+			cfg->mechs[cfg->n_mechs++] = transport_registry[i];
+		for (int i = 0; model_registry[i] && i < MAX_MECHS; i++)
+			cfg->models[cfg->n_models++] = model_registry[i];
+	}
+	if (!cfg->list && cfg->n_mechs == 0 && cfg->n_models == 0)
+		return usage_error("nothing to run: give --all, -m LIST (names from --list), --quick -m LIST "
+				   "or --list; see --help");
+	if (!cfg->patterns[PAT_PINGPONG] && !cfg->patterns[PAT_STREAM])
+		cfg->patterns[PAT_PINGPONG] = cfg->patterns[PAT_STREAM] = true;
+	if (cfg->n_sizes == 0) {
+		const uint64_t *src = cfg->quick ? quick_sizes : default_sizes;
+		size_t n = cfg->quick ? sizeof(quick_sizes) / sizeof(*src) : sizeof(default_sizes) / sizeof(*src);
+		memcpy(cfg->sizes, src, n * sizeof(*src));
+		cfg->n_sizes = (int)n;
+	}
+	return 0;
+}
+
+enum { OPT_PIN = 256, OPT_JSON, OPT_CSV, OPT_MARKDOWN, OPT_FORCE, OPT_QUIET, OPT_VERIFY };
+
+static const struct option long_opts[] = {
+	{ "all", no_argument, NULL, 'a' },
+	{ "list", no_argument, NULL, 'l' },
+	{ "mechanisms", required_argument, NULL, 'm' },
+	{ "patterns", required_argument, NULL, 'p' },
+	{ "sizes", required_argument, NULL, 's' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "warmup", required_argument, NULL, 'w' },
+	{ "reps", required_argument, NULL, 'r' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "quick", no_argument, NULL, 'q' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "pin", required_argument, NULL, OPT_PIN },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "csv", no_argument, NULL, OPT_CSV },
+	{ "markdown", no_argument, NULL, OPT_MARKDOWN },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "verify", required_argument, NULL, OPT_VERIFY },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* What each flag's value looks like, for "needs a value" errors. */
+static const char *value_form(int opt)
+{
+	switch (opt) {
+	case 'm': return "a comma-separated list of names from --list, e.g. -m pipe,tcp";
+	case 'p': return "pingpong, stream or pingpong,stream";
+	case 's': return "a list of sizes, e.g. -s 64,4K,1M";
+	case 'd': case 'w': case 't': return "a duration, e.g. 0.5, 500ms or 2s";
+	case 'r': return "a whole number of repetitions, 1..1000";
+	case 'o': return "a directory to write the results bundle to";
+	case OPT_PIN: return "two CPUs, e.g. --pin 0,1, or --pin none";
+	case OPT_VERIFY: return "sampled or full";
+	default: return "a value";
+	}
+}
+
+static const char *flag_name(int opt, char *buf, size_t len)
+{
+	for (const struct option *o = long_opts; o->name; o++)
+		if (o->val == opt) {
+			if (opt < 256)
+				snprintf(buf, len, "-%c/--%s", opt, o->name);
+			else
+				snprintf(buf, len, "--%s", o->name);
+			return buf;
+		}
+	snprintf(buf, len, "-%c", opt);
+	return buf;
+}
+
+static int take_format(struct config *cfg, enum out_format f, bool *set)
+{
+	if (*set && cfg->format != f)
+		return usage_error("--json, --csv and --markdown: choose one output format");
+	cfg->format = f;
+	*set = true;
+	return 0;
+}
+
+/* One flag into cfg; 0, 2 on bad input, -1 after help or version. */
+static int apply(int opt, const char *arg, struct config *cfg, bool *fmt_set)
+{
+	long v;
+	char name[32];
+	switch (opt) {
+	case 'a': cfg->all = true; return 0;
+	case 'l': cfg->list = true; return 0;
+	case 'q': cfg->quick = true; return 0;
+	case 'm': return parse_mechanisms(arg, cfg);
+	case 'p': return parse_patterns(arg, cfg);
+	case 's': return parse_sizes(arg, cfg);
+	case 'd': return parse_time_flag("-d/--duration", arg, &cfg->duration_ns);
+	case 'w': return parse_time_flag("-w/--warmup", arg, &cfg->warmup_ns);
+	case 't': return parse_time_flag("-t/--timeout", arg, &cfg->timeout_ns);
+	case 'r':
+		if (parse_uint(arg, 1, 1000, &v))
+			return usage_error("-r/--reps: '%s' is not a whole number from 1 to 1000", arg);
+		cfg->reps = (int)v;
+		return 0;
+	case 'o':
+		if (!*arg)
+			return usage_error("-o/--output: the directory name is empty");
+		cfg->out_dir = arg;
+		return 0;
+	case OPT_PIN: return parse_pin(arg, cfg);
+	case OPT_JSON: return take_format(cfg, OUT_JSON, fmt_set);
+	case OPT_CSV: return take_format(cfg, OUT_CSV, fmt_set);
+	case OPT_MARKDOWN: return take_format(cfg, OUT_MARKDOWN, fmt_set);
+	case OPT_FORCE: cfg->force = true; return 0;
+	case OPT_QUIET: cfg->quiet = true; return 0;
+	case OPT_VERIFY:
+		if (strcmp(arg, "full") && strcmp(arg, "sampled"))
+			return usage_error("--verify: '%s' is not a mode; use --verify sampled or --verify full", arg);
+		cfg->verify_full = strcmp(arg, "full") == 0;
+		return 0;
+	case 'h': print_help(); return -1;
+	case 'V': printf("ipcbench %s\n", IPCBENCH_VERSION); return -1;
+	case ':':
+		return usage_error("%s needs a value: %s", flag_name(optopt, name, sizeof(name)),
+				   value_form(optopt));
+	default:
+		return -2; /* unknown: the caller names it */
+	}
+}
+
+int cli_parse(int argc, char **argv, struct config *cfg)
+{
+	defaults(cfg, argc, argv);
+	bool fmt_set = false;
+	opterr = 0;
+	optind = 1;
+	int opt, rc;
+	while ((opt = getopt_long(argc, argv, ":alqm:p:s:d:w:r:t:o:hV", long_opts, NULL)) != -1) {
+		rc = apply(opt, optarg, cfg, &fmt_set);
+		if (rc == -2) {
+			const char *bad = argv[optind - 1];
+			if (optopt && optopt < 256)
+				return usage_error("unknown option '-%c'; see ipcbench --help", optopt);
+			return usage_error("unknown option '%s'; see ipcbench --help", bad);
+		}
+		if (rc)
+			return rc;
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'; options take the form -m pipe,tcp (see --help)",
+				   argv[optind]);
+	if ((rc = complete(cfg)))
+		return rc;
+	if (cfg->out_dir && !cfg->list)
+		return check_out_dir(cfg->out_dir, cfg->force);
+	return 0;
+}

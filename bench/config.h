@@ -1,0 +1,44 @@
+/* One run's configuration, as the command line set it. */
+#ifndef IPCBENCH_CONFIG_H
+#define IPCBENCH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "runner.h"
+
+#define MAX_SIZES 64
+#define MAX_MECHS 64
+
+enum out_format { OUT_TABLE, OUT_JSON, OUT_CSV, OUT_MARKDOWN };
+
+struct config {
+	const struct transport_ops *mechs[MAX_MECHS];
+	int n_mechs;
+	const struct model_ops *models[MAX_MECHS];
+	int n_models;
+	bool patterns[2];       /* indexed by enum pattern */
+	uint64_t sizes[MAX_SIZES];
+	int n_sizes;
+	int64_t duration_ns;    /* 0: scaled to fit the time budget */
+	int64_t warmup_ns;      /* 0: a share of each case's time */
+	int64_t timeout_ns;
+	int reps;
+	int cpu[2];             /* -1, -1 with --pin none */
+	bool all, quick, list, quiet, force, verify_full;
+	enum out_format format;
+	const char *out_dir;
+	int argc;
+	char **argv;
+};
+
+/**
+ * Parse the command line into cfg. On bad input prints one line to stderr
+ * naming the flag and the accepted form and returns 2; returns -1 after
+ * printing --help or --version (exit 0); 0 to go on.
+ */
+int cli_parse(int argc, char **argv, struct config *cfg);
+
+#endif

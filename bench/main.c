@@ -1,0 +1,148 @@
+/* ipcbench: measure Linux IPC mechanisms the same fair way, and processes against threads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "bundle.h"
+#include "config.h"
+#include "output.h"
+#include "registry.h"
+
+/* A closed stdin/stdout/stderr would hand fd 0-2 to a mechanism; keep them taken. */
+static void hold_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			exit(2);
+}
+
+static void yes_no(FILE *out, bool v)
+{
+	fprintf(out, " %-5s", v ? "yes" : "no");
+}
+
+static void print_list(FILE *out)
+{
+	fprintf(out, "%-14s %-8s %-5s %-6s %-14s %-5s %-5s %s\n", "mechanism", "group", "bound", "copies",
+		"max msg here", "hosts", "fs", "what");
+	for (int i = 0; transport_registry[i]; i++) {
+		const struct transport_ops *t = transport_registry[i];
+		char max[64] = "unlimited";
+		struct tp_err why = { { 0 } };
+		size_t m = t->max_msg ? t->max_msg(&why) : SIZE_MAX;
+		if (t->fixed_size)
+			snprintf(max, sizeof(max), "%zu B only", t->fixed_size);
+		else if (m != SIZE_MAX)
+			snprintf(max, sizeof(max), "%zu B", m);
+		fprintf(out, "%-14s %-8s", t->name, t->group);
+		yes_no(out, t->flags & TP_BOUNDARIES);
+		fprintf(out, " %-6d %-14s", t->copies, max);
+		yes_no(out, t->flags & TP_CROSS_HOST);
+		yes_no(out, t->flags & TP_FS_NAME);
+		fprintf(out, " %s\n", t->summary);
+	}
+	if (model_registry[0])
+		fprintf(out, "\n%-14s %-8s %s\n", "experiment", "group", "what");
+	for (int i = 0; model_registry[i]; i++)
+		fprintf(out, "%-14s %-8s %s\n", model_registry[i]->name, "model", model_registry[i]->summary);
+	fputs("\nbound: one send arrives as one receive; copies: of the payload per message;\n"
+	      "hosts: works between hosts; fs: needs a filesystem name.\n", out);
+}
+
+static void sink_table(const struct row *r, void *ctx)
+{
+	table_row(r, ctx);
+}
+
+static void print_models(const struct config *cfg, const json_t *models, FILE *out)
+{
+	for (int i = 0; i < cfg->n_models; i++) {
+		const json_t *m = json_object_get(models, cfg->models[i]->name);
+		const json_t *status = json_object_get(m, "status");
+		fprintf(out, "\n== %s ==\n", cfg->models[i]->name);
+		if (json_is_string(status) && strcmp(json_string_value(status), "failed") == 0)
+			fprintf(out, "failed: %s\n", json_string_value(json_object_get(m, "reason")));
+		else
+			cfg->models[i]->print(m, out);
+	}
+}
+
+/* Results on stdout in the chosen format. */
+static void print_results(const struct config *cfg, const json_t *doc, const struct results *res)
+{
+	switch (cfg->format) {
+	case OUT_JSON:
+		json_dumpf(doc, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+		fputc('\n', stdout);
+		break;
+	case OUT_CSV:
+		write_csv(doc, stdout);
+		break;
+	case OUT_MARKDOWN:
+		write_markdown(doc, stdout);
+		break;
+	case OUT_TABLE:
+		print_models(cfg, res->models, stdout); /* rows were printed as they came */
+		break;
+	}
+	fflush(stdout);
+}
+
+static int any_failed(const struct results *res)
+{
+	for (int i = 0; i < res->n_rows; i++)
+		if (res->rows[i].status == ROW_FAILED)
+			return 1;
+	const char *key;
+	json_t *m;
+	json_object_foreach(res->models, key, m) {
+		const json_t *st = json_object_get(m, "status");
+		if (json_is_string(st) && strcmp(json_string_value(st), "failed") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int run(const struct config *cfg)
+{
+	runner_install_signals();
+	if (cfg->format == OUT_TABLE && cfg->n_mechs)
+		table_header(stdout);
+	struct results res;
+	if (bench_run(cfg, &res, cfg->format == OUT_TABLE ? sink_table : NULL, stdout)) {
+		fprintf(stderr, "ipcbench: out of memory\n");
+		return 1;
+	}
+	json_t *doc = results_json(cfg, &res);
+	print_results(cfg, doc, &res);
+	int rc = any_failed(&res);
+	if (cfg->out_dir && bundle_write(cfg->out_dir, doc, cfg->quiet) != 0)
+		rc = 1;
+	if (res.interrupted)
+		rc = 128 + res.interrupted;
+	json_decref(doc);
+	results_free(&res);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	hold_std_fds();
+	if (argc > 1 && strcmp(argv[1], "plot") == 0)
+		return bundle_plot_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "compare") == 0)
+		return compare_main(argc - 1, argv + 1);
+	struct config cfg;
+	int rc = cli_parse(argc, argv, &cfg);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (cfg.list) {
+		print_list(stdout);
+		return 0;
+	}
+	return run(&cfg);
+}

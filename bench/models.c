@@ -1,0 +1,16 @@
+/* The registry of processes-vs-threads experiments. */
+#include <string.h>
+
+#include "model.h"
+
+const struct model_ops *const model_registry[] = {
+	NULL,
+};
+
+const struct model_ops *model_find(const char *name)
+{
+	for (size_t i = 0; model_registry[i]; i++)
+		if (strcmp(model_registry[i]->name, name) == 0)
+			return model_registry[i];
+	return NULL;
+}

@@ -1,0 +1,139 @@
+/* Message stamping and checking; none of it runs inside a timed span of pingpong. */
+#include "msg.h"
+
+#include <string.h>
+
+static uint64_t mix64(uint64_t x)
+{
+	/* splitmix64 finaliser: every input bit affects every output bit */
+	x += UINT64_C(0x9e3779b97f4a7c15);
+	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return x ^ (x >> 31);
+}
+
+uint64_t msg_payload_sum(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	uint64_t a = 1, b = 0, w;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		a += w;
+		b += a;
+	}
+	w = 0;
+	memcpy(&w, p + i, len - i);
+	a += w;
+	b += a;
+	return mix64(a ^ mix64(b + len));
+}
+
+void msg_gen_init(struct msg_gen *g, unsigned char *buf, size_t len, uint64_t seed)
+{
+	g->buf = buf;
+	g->len = len;
+	uint64_t s = seed;
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t r = mix64(s++);
+		memcpy(buf + i, &r, len - i < 8 ? len - i : 8);
+	}
+	g->payload_sum = len >= sizeof(struct msg_hdr)
+		? msg_payload_sum(buf + sizeof(struct msg_hdr), len - sizeof(struct msg_hdr))
+		: 0;
+}
+
+/* A message too short for a header carries these bytes, so loss and reordering still show. */
+static void small_fill(unsigned char *buf, size_t len, uint64_t seq)
+{
+	uint64_t r = mix64(seq ^ UINT64_C(0x5eed));
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (unsigned char)(r >> (8 * (i % 8))) ^ (unsigned char)(i / 8);
+}
+
+static bool small_matches(const unsigned char *buf, size_t len, uint64_t seq)
+{
+	unsigned char want[sizeof(struct msg_hdr)];
+	small_fill(want, len, seq);
+	return memcmp(want, buf, len) == 0;
+}
+
+void msg_stamp(struct msg_gen *g, uint64_t seq)
+{
+	if (g->len < sizeof(struct msg_hdr)) {
+		small_fill(g->buf, g->len, seq);
+		return;
+	}
+	struct msg_hdr h = {
+		.magic = MSG_MAGIC,
+		.length = (uint32_t)g->len,
+		.seq = seq,
+		.checksum = g->payload_sum ^ mix64(seq),
+	};
+	memcpy(g->buf, &h, sizeof(h));
+}
+
+uint64_t msg_errors_total(const struct msg_errors *e)
+{
+	return e->lost + e->duplicate + e->reordered + e->corrupt;
+}
+
+/* Sort an arrived sequence number into ok, lost (skipped ahead), duplicate or reordered. */
+static bool classify(struct msg_check *c, uint64_t seq)
+{
+	if (seq == c->expected) {
+		c->expected++;
+		return true;
+	}
+	if (seq > c->expected) {
+		c->errors.lost += seq - c->expected;
+		c->expected = seq + 1;
+	} else if (seq + 1 == c->expected) {
+		c->errors.duplicate++;
+	} else {
+		c->errors.reordered++;
+	}
+	return false;
+}
+
+/* Below header size the sequence number is found by trying the likely neighbours. */
+static bool small_check(struct msg_check *c, const unsigned char *buf, size_t len)
+{
+	static const int64_t near[] = { 0, 1, -1, 2, 3, 4, -2, -3, 5, 6, 7, 8 };
+	for (size_t i = 0; i < sizeof(near) / sizeof(near[0]); i++) {
+		int64_t seq = (int64_t)c->expected + near[i];
+		if (seq >= 0 && small_matches(buf, len, (uint64_t)seq))
+			return classify(c, (uint64_t)seq);
+	}
+	c->errors.corrupt++;
+	c->expected++;
+	return false;
+}
+
+bool msg_check(struct msg_check *c, const void *buf, size_t got, size_t len, bool full)
+{
+	if (got != len) {
+		c->errors.corrupt++;
+		c->expected++;
+		return false;
+	}
+	if (len < sizeof(struct msg_hdr))
+		return small_check(c, buf, len);
+	struct msg_hdr h;
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != MSG_MAGIC || h.length != len) {
+		c->errors.corrupt++;
+		c->expected++;
+		return false;
+	}
+	if (full) {
+		const unsigned char *p = (const unsigned char *)buf + sizeof(h);
+		uint64_t sum = msg_payload_sum(p, len - sizeof(h));
+		if ((sum ^ mix64(h.seq)) != h.checksum) {
+			c->errors.corrupt++;
+			c->expected++;
+			return false;
+		}
+	}
+	return classify(c, h.seq);
+}

@@ -1,0 +1,61 @@
+/* The message every mechanism carries: a header, a payload, and the receiver's checks. */
+#ifndef IPCBENCH_MSG_H
+#define IPCBENCH_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MSG_MAGIC UINT32_C(0x49504342) /* "IPCB" */
+
+/* At the start of every message of at least sizeof(struct msg_hdr) bytes. */
+struct msg_hdr {
+	uint32_t magic;
+	uint32_t length;   /* the whole message, header included */
+	uint64_t seq;      /* 0, 1, 2, ... per run and direction */
+	uint64_t checksum; /* of the payload, mixed with seq */
+};
+_Static_assert(sizeof(struct msg_hdr) == 24, "the header is part of every size: keep it packed");
+
+/* What went wrong with received messages; any non-zero count fails the row. */
+struct msg_errors {
+	uint64_t lost;
+	uint64_t duplicate;
+	uint64_t reordered;
+	uint64_t corrupt;
+};
+
+/* The sender's side: one payload pattern per run, stamped with each sequence number. */
+struct msg_gen {
+	unsigned char *buf; /* len bytes, owned by the caller */
+	size_t len;
+	uint64_t payload_sum; /* msg_payload_sum() of the pattern, computed once */
+};
+
+/** Fill buf (len bytes) with a pseudo-random payload derived from seed. */
+void msg_gen_init(struct msg_gen *g, unsigned char *buf, size_t len, uint64_t seed);
+
+/** Write the header for seq into g->buf (or, below header size, bytes derived from seq). */
+void msg_stamp(struct msg_gen *g, uint64_t seq);
+
+/* The receiver's side: what sequence number comes next, and the tallies. */
+struct msg_check {
+	uint64_t expected;
+	struct msg_errors errors;
+};
+
+/**
+ * Check one received message of got bytes against the expected length len:
+ * magic, length, sequence (lost, duplicate, reordered) and, when full is true,
+ * the payload checksum. Updates the tallies.
+ * @return true when the message is the expected one and intact.
+ */
+bool msg_check(struct msg_check *c, const void *buf, size_t got, size_t len, bool full);
+
+/** A position-dependent 64-bit sum of len bytes (Fletcher-style, ~8 bytes a cycle). */
+uint64_t msg_payload_sum(const void *buf, size_t len);
+
+/** Total of all error counts. */
+uint64_t msg_errors_total(const struct msg_errors *e);
+
+#endif

@@ -1,0 +1,270 @@
+/* Writers: JSON is built once from the rows; CSV and Markdown are views of that JSON. */
+#include "output.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "host.h"
+#include "parse.h"
+#include "version.h"
+
+const char *fmt_ns(double ns, char *buf, size_t len)
+{
+	if (ns < 1e3)
+		snprintf(buf, len, "%.0f ns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, len, "%.3g us", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(buf, len, "%.3g ms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.3g s", ns / 1e9);
+	return buf;
+}
+
+const char *fmt_rate(double b, char *buf, size_t len)
+{
+	static const char *unit[] = { "B/s", "kB/s", "MB/s", "GB/s", "TB/s" };
+	int u = 0;
+	while (b >= 1000 && u < 4) {
+		b /= 1000;
+		u++;
+	}
+	snprintf(buf, len, "%.3g %s", b, unit[u]);
+	return buf;
+}
+
+/* A measured double as JSON: rounded to a sensible precision; null when not a number. */
+static json_t *jnum(double v)
+{
+	return isfinite(v) ? json_real(round(v * 100) / 100) : json_null();
+}
+
+json_t *row_json(const struct row *r)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "mechanism", r->ops->name, "group",
+			      r->ops->group, "pattern", pattern_name(r->pattern), "size_bytes",
+			      (json_int_t)r->size_bytes, "status", row_status_name(r->status));
+	if (r->status != ROW_OK) {
+		json_object_set_new(o, "reason", json_string(r->reason));
+		if (r->status == ROW_UNSUPPORTED)
+			return o;
+	}
+	if (r->has_rtt && r->status == ROW_OK)
+		json_object_set_new(o, "rtt_ns",
+				    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "min", jnum(r->rtt_ns.min),
+					      "p50", jnum(r->rtt_ns.p50), "p90", jnum(r->rtt_ns.p90), "p99",
+					      jnum(r->rtt_ns.p99), "p999", jnum(r->rtt_ns.p999), "max",
+					      jnum(r->rtt_ns.max), "mean", jnum(r->rtt_ns.mean)));
+	if (r->status == ROW_OK) {
+		json_object_set_new(o, "msgs_per_s", jnum(r->msgs_per_s));
+		json_object_set_new(o, "bytes_per_s", jnum(r->bytes_per_s));
+		json_object_set_new(o, "spread_pct", jnum(r->spread_pct));
+		if (isfinite(r->floor_ratio))
+			json_object_set_new(o, "floor_ratio", json_real(round(r->floor_ratio * 1000) / 1000));
+	}
+	json_object_set_new(o, "samples", json_integer((json_int_t)r->samples));
+	json_object_set_new(o, "repetitions", json_integer(r->reps));
+	json_object_set_new(o, "errors",
+			    json_pack("{s:I, s:I, s:I, s:I}", "lost", (json_int_t)r->errors.lost,
+				      "duplicate", (json_int_t)r->errors.duplicate, "reordered",
+				      (json_int_t)r->errors.reordered, "corrupt", (json_int_t)r->errors.corrupt));
+	return o;
+}
+
+static json_t *config_json(const struct config *cfg, const struct results *res)
+{
+	json_t *pin = cfg->cpu[0] < 0 ? json_null() : json_pack("[i, i]", cfg->cpu[0], cfg->cpu[1]);
+	json_t *sizes = json_array();
+	for (int i = 0; i < cfg->n_sizes; i++)
+		json_array_append_new(sizes, json_integer((json_int_t)cfg->sizes[i]));
+	return json_pack("{s:f, s:f, s:f, s:i, s:o, s:b, s:s, s:o, s:b}",
+			 "duration_s", (double)res->duration_ns / 1e9, "warmup_s", (double)res->warmup_ns / 1e9,
+			 "timeout_s", (double)cfg->timeout_ns / 1e9, "repetitions", cfg->reps, "pin", pin,
+			 "verify", 1, "verify_stream_payload", cfg->verify_full ? "every message" : "1 in 64 messages",
+			 "sizes_bytes", sizes, "quick", cfg->quick);
+}
+
+json_t *results_json(const struct config *cfg, const struct results *res)
+{
+	char started[32];
+	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&res->started));
+	json_t *argv = json_array();
+	for (int i = 0; i < cfg->argc; i++)
+		json_array_append_new(argv, json_string(cfg->argv[i]));
+	json_t *run = json_pack("{s:s, s:f, s:o}", "started_utc", started, "duration_s",
+				round(res->duration_s * 100) / 100, "argv", argv);
+	if (res->interrupted)
+		json_object_set_new(run, "interrupted_by_signal", json_integer(res->interrupted));
+	json_t *rows = json_array();
+	for (int i = 0; i < res->n_rows; i++)
+		json_array_append_new(rows, row_json(&res->rows[i]));
+	return json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:O}", "tool", "ipcbench", "version",
+			 IPCBENCH_VERSION, "schema", 1, "run", run, "host", host_json(), "config",
+			 config_json(cfg, res), "results", rows, "models", res->models);
+}
+
+/* --- CSV: the result objects flattened, keys joined by '_' --- */
+
+#define CSV_MAX_COLS 64
+
+struct csv_cols {
+	char name[CSV_MAX_COLS][48];
+	int n;
+};
+
+static void csv_collect(struct csv_cols *cols, const char *prefix, const json_t *obj)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v) {
+		char name[48];
+		snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "_" : "", key);
+		if (json_is_object(v)) {
+			csv_collect(cols, name, v);
+			continue;
+		}
+		int i = 0;
+		while (i < cols->n && strcmp(cols->name[i], name) != 0)
+			i++;
+		if (i == cols->n && cols->n < CSV_MAX_COLS)
+			snprintf(cols->name[cols->n++], sizeof(cols->name[0]), "%s", name);
+	}
+}
+
+/* The value at a flattened path, e.g. rtt_ns_p50 -> obj.rtt_ns.p50. */
+static const json_t *csv_lookup(const json_t *obj, const char *name)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v) {
+		size_t k = strlen(key);
+		if (strncmp(name, key, k) != 0)
+			continue;
+		if (name[k] == '\0')
+			return v;
+		if (name[k] == '_' && json_is_object(v)) {
+			const json_t *found = csv_lookup(v, name + k + 1);
+			if (found)
+				return found;
+		}
+	}
+	return NULL;
+}
+
+static void csv_cell(const json_t *v, FILE *out)
+{
+	if (!v || json_is_null(v))
+		return;
+	if (json_is_string(v)) {
+		fputc('"', out);
+		for (const char *p = json_string_value(v); *p; p++) {
+			if (*p == '"')
+				fputc('"', out);
+			fputc(*p, out);
+		}
+		fputc('"', out);
+	} else if (json_is_integer(v)) {
+		fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	} else if (json_is_real(v)) {
+		fprintf(out, "%.10g", json_real_value(v));
+	} else if (json_is_boolean(v)) {
+		fputs(json_is_true(v) ? "true" : "false", out);
+	}
+}
+
+int write_csv(const json_t *doc, FILE *out)
+{
+	const json_t *results = json_object_get(doc, "results");
+	struct csv_cols cols = { .n = 0 };
+	size_t i;
+	json_t *r;
+	json_array_foreach(results, i, r)
+		csv_collect(&cols, "", r);
+	for (int c = 0; c < cols.n; c++)
+		fprintf(out, "%s%s", c ? "," : "", cols.name[c]);
+	fputc('\n', out);
+	json_array_foreach(results, i, r) {
+		for (int c = 0; c < cols.n; c++) {
+			if (c)
+				fputc(',', out);
+			csv_cell(csv_lookup(r, cols.name[c]), out);
+		}
+		fputc('\n', out);
+	}
+	return ferror(out) ? -1 : 0;
+}
+
+/* --- the aligned table --- */
+
+void table_header(FILE *out)
+{
+	fprintf(out, "%-14s %-8s %6s %-6s %9s %9s %9s %11s %8s %7s %7s\n", "mechanism", "pattern", "size",
+		"status", "p50 rtt", "p99 rtt", "p99.9", "MB/s", "msgs/s", "spread", "x floor");
+	fflush(out);
+}
+
+void table_row(const struct row *r, FILE *out)
+{
+	char size[16], a[24], b[24], c[24], spread[16], flr[16];
+	format_size(r->size_bytes, size, sizeof(size));
+	fprintf(out, "%-14s %-8s %6s %-6s ", r->ops->name, pattern_name(r->pattern), size,
+		r->status == ROW_OK ? "ok" : r->status == ROW_FAILED ? "FAILED" : "unsup");
+	if (r->status != ROW_OK) {
+		fprintf(out, "%s\n", r->reason);
+		fflush(out);
+		return;
+	}
+	snprintf(spread, sizeof(spread), isfinite(r->spread_pct) ? "%.1f%%" : "-", r->spread_pct);
+	snprintf(flr, sizeof(flr), isfinite(r->floor_ratio) ? "%.2fx" : "-", r->floor_ratio);
+	if (r->has_rtt)
+		fprintf(out, "%9s %9s %9s ", fmt_ns(r->rtt_ns.p50, a, sizeof(a)), fmt_ns(r->rtt_ns.p99, b, sizeof(b)),
+			fmt_ns(r->rtt_ns.p999, c, sizeof(c)));
+	else
+		fprintf(out, "%9s %9s %9s ", "-", "-", "-");
+	fprintf(out, "%11.1f %8.3g %7s %7s\n", r->bytes_per_s / 1e6, r->msgs_per_s, spread, flr);
+	fflush(out);
+}
+
+/* --- Markdown --- */
+
+static double jget(const json_t *o, const char *a, const char *b)
+{
+	const json_t *v = json_object_get(o, a);
+	if (b)
+		v = json_object_get(v, b);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+void write_markdown(const json_t *doc, FILE *out)
+{
+	fputs("| mechanism | pattern | size | status | p50 RTT | p99 RTT | p99.9 RTT | MB/s | spread | x floor |\n"
+	      "|---|---|--:|---|--:|--:|--:|--:|--:|--:|\n", out);
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(doc, "results"), i, r) {
+		char size[16], a[24] = "-", b[24] = "-", c[24] = "-";
+		format_size((uint64_t)json_integer_value(json_object_get(r, "size_bytes")), size, sizeof(size));
+		const char *status = json_string_value(json_object_get(r, "status"));
+		fprintf(out, "| %s | %s | %s | %s |", json_string_value(json_object_get(r, "mechanism")),
+			json_string_value(json_object_get(r, "pattern")), size, status);
+		if (strcmp(status, "ok") != 0) {
+			fprintf(out, " %s | | | | | |\n", json_string_value(json_object_get(r, "reason")));
+			continue;
+		}
+		if (isfinite(jget(r, "rtt_ns", "p50"))) {
+			fmt_ns(jget(r, "rtt_ns", "p50"), a, sizeof(a));
+			fmt_ns(jget(r, "rtt_ns", "p99"), b, sizeof(b));
+			fmt_ns(jget(r, "rtt_ns", "p999"), c, sizeof(c));
+		}
+		double spread = jget(r, "spread_pct", NULL), flr = jget(r, "floor_ratio", NULL);
+		fprintf(out, " %s | %s | %s | %.1f |", a, b, c, jget(r, "bytes_per_s", NULL) / 1e6);
+		if (isfinite(spread))
+			fprintf(out, " %.1f%% |", spread);
+		else
+			fputs(" - |", out);
+		if (isfinite(flr))
+			fprintf(out, " %.2fx |\n", flr);
+		else
+			fputs(" - |\n", out);
+	}
+}

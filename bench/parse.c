@@ -1,0 +1,137 @@
+/* Command-line value parsers; each rejects the whole value rather than guess. */
+#include "parse.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Digits only, no sign, no spaces: strtoull alone accepts "-5" and " 7". */
+static int parse_digits(const char *s, const char **end, uint64_t *out)
+{
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	uint64_t v = 0;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*end = s;
+	*out = v;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	const char *end;
+	uint64_t v;
+	int rc = parse_digits(s, &end, &v);
+	if (rc)
+		return rc;
+	unsigned shift = 0;
+	if (*end) {
+		switch (toupper((unsigned char)*end)) {
+		case 'K': shift = 10; break;
+		case 'M': shift = 20; break;
+		case 'G': shift = 30; break;
+		default: return -EINVAL;
+		}
+		end++;
+		if (toupper((unsigned char)*end) == 'B' || toupper((unsigned char)*end) == 'I') {
+			/* tolerate "4KB" and "4KiB": both mean 4096 here */
+			if (toupper((unsigned char)*end) == 'I' && toupper((unsigned char)end[1]) == 'B')
+				end++;
+			end++;
+		}
+		if (*end)
+			return -EINVAL;
+	}
+	if (v > (SIZE_ARG_MAX >> shift))
+		return -ERANGE;
+	v <<= shift;
+	if (v == 0)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int parse_duration(const char *s, int64_t *out_ns)
+{
+	if (!isdigit((unsigned char)*s) && *s != '.')
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno == ERANGE || !isfinite(v))
+		return errno == ERANGE ? -ERANGE : -EINVAL;
+	double scale = 1e9;
+	if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
+		scale = 1e9;
+	else if (strcmp(end, "ms") == 0)
+		scale = 1e6;
+	else if (strcmp(end, "us") == 0)
+		scale = 1e3;
+	else
+		return -EINVAL;
+	double ns = v * scale;
+	if (ns < 1e3 || ns > 3600e9)
+		return -ERANGE;
+	*out_ns = (int64_t)ns;
+	return 0;
+}
+
+int parse_uint(const char *s, long min, long max, long *out)
+{
+	const char *end;
+	uint64_t v;
+	int rc = parse_digits(s, &end, &v);
+	if (rc)
+		return rc;
+	if (*end)
+		return -EINVAL;
+	if (v < (uint64_t)min || v > (uint64_t)max)
+		return -ERANGE;
+	*out = (long)v;
+	return 0;
+}
+
+int parse_list(char *buf, char **items, int max)
+{
+	int n = 0;
+	char *p = buf;
+	for (;;) {
+		char *comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		if (*p == '\0')
+			return -EINVAL;
+		if (n == max)
+			return -E2BIG;
+		items[n++] = p;
+		if (!comma)
+			return n;
+		p = comma + 1;
+	}
+}
+
+const char *format_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "KMG";
+	int u = -1;
+	uint64_t v = bytes;
+	while (u < 2 && v >= 1024 && v % 1024 == 0) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%" PRIu64, bytes);
+	else
+		snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
+	return buf;
+}

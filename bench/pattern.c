@@ -1,0 +1,293 @@
+/* The timed loops: pingpong and stream, the same for every mechanism. */
+#include "side.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+
+/* One side's working set for a run. */
+struct side {
+	const struct case_spec *c;
+	const struct transport_ops *ops;
+	struct run_ctl *ctl;
+	struct side_report *rep;
+	void *end;
+	enum tp_side me;
+	struct msg_gen gen;   /* what this side sends (A only) */
+	unsigned char *rbuf;  /* this side's own receive buffer */
+	struct msg_check chk;
+};
+
+static const char *side_label(enum tp_side s)
+{
+	return s == TP_SIDE_A ? "side A" : "side B";
+}
+
+static int side_fail(struct side *s, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Record why this side stopped; the first reason wins. Off the hot path. */
+static int side_fail(struct side *s, int rc, const char *fmt, ...)
+{
+	if (s->rep->failed)
+		return rc;
+	s->rep->failed = 1;
+	char what[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	const char *why = rc == 0 ? "peer closed the connection"
+		: rc == -ETIMEDOUT ? "timed out (peer stuck or gone)"
+		: rc == -EPIPE ? "peer gone (EPIPE)" : strerror(-rc);
+	snprintf(s->rep->reason, sizeof(s->rep->reason), "%s: %s: %s", side_label(s->me), what, why);
+	return rc < 0 ? rc : -EPIPE;
+}
+
+/* Wait until the peer raised its flag; polls gently, this is outside any timed span. */
+static int meet(struct side *s, _Atomic int *flags, int64_t timeout_ns)
+{
+	atomic_store_explicit(&flags[s->me], 1, memory_order_release);
+	int64_t deadline = now_ns() + timeout_ns;
+	const struct timespec nap = { 0, 20000 };
+	while (!atomic_load_explicit(&flags[1 - s->me], memory_order_acquire)) {
+		if (now_ns() > deadline)
+			return -ETIMEDOUT;
+		nanosleep(&nap, NULL);
+	}
+	return 0;
+}
+
+static int send_msg(struct side *s, const void *buf, size_t len, uint64_t seq)
+{
+	int rc = s->ops->send(s->end, buf, len, s->c->timeout_ns);
+	return rc ? side_fail(s, rc, "send of message %llu", (unsigned long long)seq) : 0;
+}
+
+static ssize_t recv_msg(struct side *s, uint64_t seq)
+{
+	size_t len = s->c->msg_bytes;
+	ssize_t n = s->ops->recv(s->end, s->rbuf, len, len, s->c->timeout_ns);
+	if (n <= 0)
+		return side_fail(s, (int)n, "receive of message %llu", (unsigned long long)seq);
+	return n;
+}
+
+/* Check after the clock stopped; a bad echo is counted, not fatal, so all errors are tallied. */
+static void check_echo(struct side *s, ssize_t n)
+{
+	msg_check(&s->chk, s->rbuf, (size_t)n, s->c->msg_bytes, true);
+}
+
+/* A: one round trip; returns the RTT in ns (or a negative errno). */
+static int64_t round_trip(struct side *s, uint64_t seq)
+{
+	msg_stamp(&s->gen, seq);
+	int64_t t0 = now_ns();
+	if (send_msg(s, s->gen.buf, s->c->msg_bytes, seq))
+		return -EPIPE;
+	ssize_t n = recv_msg(s, seq);
+	int64_t rtt = now_ns() - t0;
+	if (n < 0)
+		return -EPIPE;
+	s->chk.expected = seq; /* the echo must carry exactly what was sent */
+	check_echo(s, n);
+	return rtt;
+}
+
+static int pingpong_a(struct side *s)
+{
+	const struct case_spec *c = s->c;
+	uint64_t seq = 0;
+	int64_t rtt;
+	int64_t warm_until = now_ns() + c->warmup_ns;
+	do {
+		if ((rtt = round_trip(s, seq++)) < 0)
+			return (int)rtt;
+	} while (now_ns() < warm_until);
+
+	int64_t start = now_ns(), end = start + c->duration_ns, t;
+	do {
+		if ((rtt = round_trip(s, seq++)) < 0)
+			return (int)rtt;
+		hist_record(&s->ctl->rtt, (uint64_t)rtt);
+		s->rep->msgs++;
+	} while ((t = now_ns()) < end);
+	s->rep->t_first_ns = start;
+	s->rep->t_last_ns = t;
+
+	/* The last round trip tells B to stop after echoing it. */
+	atomic_store_explicit(&s->ctl->end_count, seq + 1, memory_order_release);
+	return round_trip(s, seq) < 0 ? -EPIPE : 0;
+}
+
+static int pingpong_b(struct side *s)
+{
+	size_t len = s->c->msg_bytes;
+	for (uint64_t count = 1;; count++) {
+		ssize_t n = recv_msg(s, count - 1);
+		if (n < 0)
+			return (int)n;
+		if (send_msg(s, s->rbuf, (size_t)n, count - 1))
+			return -EPIPE;
+		msg_check(&s->chk, s->rbuf, (size_t)n, len, true); /* after the echo left */
+		if (count == atomic_load_explicit(&s->ctl->end_count, memory_order_acquire))
+			return 0;
+	}
+}
+
+/* Looking at the clock costs ~20 ns; in a stream of small messages look every 16th. */
+static int time_up(uint64_t seq, int64_t deadline)
+{
+	return (seq & 15) == 0 && now_ns() >= deadline;
+}
+
+static int stream_send(struct side *s, uint64_t seq)
+{
+	msg_stamp(&s->gen, seq);
+	return send_msg(s, s->gen.buf, s->c->msg_bytes, seq);
+}
+
+static int stream_a(struct side *s)
+{
+	const struct case_spec *c = s->c;
+	uint64_t seq = 0;
+	int64_t warm_until = now_ns() + c->warmup_ns;
+	while (!time_up(seq, warm_until))
+		if (stream_send(s, seq++))
+			return -EPIPE;
+	atomic_store_explicit(&s->ctl->warm_end, seq + 1, memory_order_release);
+	if (stream_send(s, seq++))
+		return -EPIPE;
+
+	int64_t end = now_ns() + c->duration_ns;
+	while (!time_up(seq, end))
+		if (stream_send(s, seq++))
+			return -EPIPE;
+	atomic_store_explicit(&s->ctl->end_count, seq + 1, memory_order_release);
+	return stream_send(s, seq) ? -EPIPE : 0;
+}
+
+static int stream_b(struct side *s)
+{
+	const struct case_spec *c = s->c;
+	uint64_t warm_end = COUNT_UNSET;
+	for (uint64_t count = 1;; count++) {
+		ssize_t n = recv_msg(s, count - 1);
+		if (n < 0)
+			return (int)n;
+		bool full = c->verify_full || (count & 63) == 0;
+		msg_check(&s->chk, s->rbuf, (size_t)n, c->msg_bytes, full);
+		if (warm_end == COUNT_UNSET &&
+		    count == atomic_load_explicit(&s->ctl->warm_end, memory_order_acquire)) {
+			warm_end = count;
+			s->rep->t_first_ns = now_ns();
+		}
+		if (count == atomic_load_explicit(&s->ctl->end_count, memory_order_acquire)) {
+			s->rep->t_last_ns = now_ns();
+			s->rep->msgs = count - warm_end;
+			return 0;
+		}
+	}
+}
+
+static int run_pattern(struct side *s)
+{
+	if (s->c->pattern == PAT_PINGPONG)
+		return s->me == TP_SIDE_A ? pingpong_a(s) : pingpong_b(s);
+	return s->me == TP_SIDE_A ? stream_a(s) : stream_b(s);
+}
+
+static int side_buffers(struct side *s)
+{
+	size_t len = s->c->msg_bytes;
+	s->rbuf = aligned_alloc(64, (len + 63) / 64 * 64);
+	unsigned char *sbuf = aligned_alloc(64, (len + 63) / 64 * 64);
+	if (!s->rbuf || !sbuf) {
+		free(sbuf);
+		return side_fail(s, -ENOMEM, "buffers of %zu bytes", len);
+	}
+	msg_gen_init(&s->gen, sbuf, len, UINT64_C(0x1bc5) ^ len);
+	return 0;
+}
+
+int side_run(const struct case_spec *c, struct run_ctl *ctl, void *st, enum tp_side side)
+{
+	struct side s = {
+		.c = c, .ops = c->ops, .ctl = ctl, .rep = &ctl->side[side], .me = side,
+	};
+	struct tp_params p = { .msg_bytes = c->msg_bytes, .timeout_ns = c->timeout_ns };
+	struct tp_err err = { { 0 } };
+	int rc = side_buffers(&s);
+	if (rc)
+		goto out;
+	s.end = calloc(1, c->ops->end_size ? c->ops->end_size : 1);
+	if (!s.end) {
+		rc = side_fail(&s, -ENOMEM, "per-side state");
+		goto out;
+	}
+	rc = c->ops->attach(st, s.end, side, &p, &err);
+	if (rc) {
+		side_fail(&s, rc, "attach: %s", err.msg[0] ? err.msg : "failed");
+		goto out_detach;
+	}
+	if ((rc = meet(&s, ctl->attached, c->timeout_ns))) {
+		side_fail(&s, rc, "waiting for the peer to attach");
+		goto out_detach;
+	}
+	if (side == TP_SIDE_A && c->ops->unlink_names)
+		c->ops->unlink_names(st);
+	rc = run_pattern(&s);
+	s.rep->errors = s.chk.errors;
+	/* Stay attached until the peer is done: closing early may drop its last messages. */
+	if (!rc && (rc = meet(&s, ctl->finished, c->timeout_ns)))
+		side_fail(&s, rc, "waiting for the peer to finish");
+out_detach:
+	c->ops->detach(s.end);
+	free(s.end);
+out:
+	free(s.rbuf);
+	free(s.gen.buf);
+	return rc;
+}
+
+int side_run_solo(const struct case_spec *c, struct run_ctl *ctl)
+{
+	struct side_report *rep = &ctl->side[TP_SIDE_B];
+	size_t len = c->msg_bytes;
+	unsigned char *src = aligned_alloc(64, (len + 63) / 64 * 64);
+	unsigned char *dst = aligned_alloc(64, (len + 63) / 64 * 64);
+	if (!src || !dst) {
+		free(src);
+		free(dst);
+		rep->failed = 1;
+		snprintf(rep->reason, sizeof(rep->reason), "buffers of %zu bytes: out of memory", len);
+		return -ENOMEM;
+	}
+	memset(src, 0xa5, len);
+	memset(dst, 0, len);
+	int64_t warm_until = now_ns() + c->warmup_ns;
+	uint64_t n = 0;
+	while (!time_up(n++, warm_until))
+		c->ops->solo(dst, src, len);
+	int64_t start = now_ns(), end = start + c->duration_ns;
+	n = 0;
+	do {
+		c->ops->solo(dst, src, len);
+		n++;
+	} while (!time_up(n, end));
+	rep->t_first_ns = start;
+	rep->t_last_ns = now_ns();
+	rep->msgs = n;
+	if (memcmp(src, dst, len) != 0) {
+		rep->errors.corrupt++;
+	}
+	free(src);
+	free(dst);
+	return 0;
+}

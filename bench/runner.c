@@ -1,0 +1,326 @@
+/* Forks the sides of one run, watches them against a deadline, and collects what they measured. */
+#include "runner.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "side.h"
+
+volatile int runner_stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	runner_stop_signal = sig;
+}
+
+void runner_install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: poll must wake up */
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);     /* a dead peer is EPIPE, handled */
+}
+
+const char *pattern_name(enum pattern p)
+{
+	return p == PAT_PINGPONG ? "pingpong" : "stream";
+}
+
+bool case_unsupported(const struct case_spec *c, char *reason, size_t reason_len)
+{
+	const struct transport_ops *ops = c->ops;
+	unsigned mask = c->pattern == PAT_PINGPONG ? TP_PINGPONG : TP_STREAM;
+	if (ops->patterns && !(ops->patterns & mask)) {
+		snprintf(reason, reason_len, "%s does not run the %s pattern", ops->name,
+			 pattern_name(c->pattern));
+		return true;
+	}
+	if ((ops->flags & TP_SPIN_ONLY) && c->cpu[0] >= 0 && c->cpu[0] == c->cpu[1]) {
+		snprintf(reason, reason_len, "needs two CPUs: both sides pinned to CPU %d and %s only spins",
+			 c->cpu[0], ops->name);
+		return true;
+	}
+	if (ops->max_msg) {
+		struct tp_err why = { { 0 } };
+		size_t max = ops->max_msg(&why);
+		if (c->msg_bytes > max) {
+			snprintf(reason, reason_len, "%zu B exceeds %s", c->msg_bytes,
+				 why.msg[0] ? why.msg : "this mechanism's maximum message size");
+			return true;
+		}
+	}
+	return false;
+}
+
+static int pin_self(int cpu)
+{
+	if (cpu < 0)
+		return 0;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) ? -EINVAL : 0;
+}
+
+/* The start of every child: die with the runner, take default signal handling. */
+static void child_prologue(pid_t runner)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != runner) /* the runner died before prctl took effect */
+		_exit(1);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+}
+
+static void note_failure(struct side_report *rep, const char *fmt, const char *arg)
+{
+	if (rep->failed)
+		return;
+	rep->failed = 1;
+	snprintf(rep->reason, sizeof(rep->reason), fmt, arg);
+}
+
+/* Both sides as two threads of this (child) process. */
+struct thread_arg {
+	const struct case_spec *c;
+	struct run_ctl *ctl;
+	void *st;
+	enum tp_side side;
+};
+
+static void *side_thread(void *p)
+{
+	struct thread_arg *a = p;
+	if (pin_self(a->c->cpu[a->side]))
+		note_failure(&a->ctl->side[a->side], "cannot pin %s to its CPU", "side B");
+	else
+		side_run(a->c, a->ctl, a->st, a->side);
+	return NULL;
+}
+
+/* The body of the one child that hosts a thread-group or solo run. */
+static int host_threads(const struct case_spec *c, struct run_ctl *ctl)
+{
+	/* Pin first, so helper threads a mechanism creates in setup share side A's CPU. */
+	if (pin_self(c->cpu[0])) {
+		note_failure(&ctl->side[TP_SIDE_A], "cannot pin %s to its CPU", "side A");
+		return 1;
+	}
+	if (c->ops->solo)
+		return side_run_solo(c, ctl) ? 1 : 0;
+	void *st = calloc(1, c->ops->state_size ? c->ops->state_size : 1);
+	struct tp_params p = { .msg_bytes = c->msg_bytes, .timeout_ns = c->timeout_ns };
+	struct tp_err err = { { 0 } };
+	int rc = st ? c->ops->setup(st, &p, &err) : -ENOMEM;
+	if (rc) {
+		note_failure(&ctl->side[TP_SIDE_A], "setup: %s", err.msg[0] ? err.msg : strerror(-rc));
+	} else {
+		struct thread_arg b = { c, ctl, st, TP_SIDE_B };
+		pthread_t tb;
+		if (pthread_create(&tb, NULL, side_thread, &b)) {
+			note_failure(&ctl->side[TP_SIDE_A], "%s", "cannot create the side B thread");
+		} else {
+			side_run(c, ctl, st, TP_SIDE_A);
+			pthread_join(tb, NULL);
+		}
+	}
+	if (st)
+		c->ops->teardown(st);
+	free(st);
+	return ctl->side[0].failed || ctl->side[1].failed;
+}
+
+static pid_t spawn_child(pid_t runner, const struct case_spec *c, struct run_ctl *ctl, void *st,
+			 int side)
+{
+	fflush(NULL); /* a child must not flush the runner's buffers a second time */
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	child_prologue(runner);
+	if (side < 0)
+		_exit(host_threads(c, ctl));
+	if (pin_self(c->cpu[side])) {
+		note_failure(&ctl->side[side], "cannot pin %s to its CPU", side ? "side B" : "side A");
+		_exit(1);
+	}
+	_exit(side_run(c, ctl, st, (enum tp_side)side) ? 1 : 0);
+}
+
+/* Describe how a child ended, for the row's reason. */
+static void note_exit(struct side_report *rep, const char *who, int status)
+{
+	char msg[160];
+	if (WIFSIGNALED(status)) {
+		snprintf(msg, sizeof(msg), "%s killed by signal %d (%s)", who, WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+		note_failure(rep, "%s", msg);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		snprintf(msg, sizeof(msg), "%s exited with status %d", who, WEXITSTATUS(status));
+		note_failure(rep, "%s", msg);
+	}
+}
+
+struct child {
+	pid_t pid;
+	int pidfd;
+	int done;
+	int killed; /* by the runner, after another side failed: not a cause of its own */
+	int status;
+};
+
+static void kill_all(struct child *ch, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!ch[i].done && ch[i].pid > 0) {
+			kill(ch[i].pid, SIGKILL);
+			ch[i].killed = 1;
+		}
+	for (int i = 0; i < n; i++)
+		if (!ch[i].done && ch[i].pid > 0) {
+			waitpid(ch[i].pid, &ch[i].status, 0);
+			ch[i].done = 1;
+		}
+}
+
+/*
+ * Wait for the children until they exit or the deadline passes. When one ends
+ * badly the others are killed at once: a dead peer fails the row now, not at
+ * the timeout. Returns 0, -ETIMEDOUT or -EINTR.
+ */
+static int watch(struct child *ch, int n, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd[2];
+		int live = 0;
+		for (int i = 0; i < n; i++) {
+			pfd[i] = (struct pollfd){ .fd = ch[i].done ? -1 : ch[i].pidfd, .events = POLLIN };
+			live += !ch[i].done;
+		}
+		if (!live)
+			return 0;
+		if (runner_stop_signal)
+			return -EINTR;
+		int ms = ms_until(deadline);
+		if (ms == 0)
+			return -ETIMEDOUT;
+		if (poll(pfd, (nfds_t)n, ms) < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			if (ch[i].done || !(pfd[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			if (waitpid(ch[i].pid, &ch[i].status, WNOHANG) == ch[i].pid) {
+				ch[i].done = 1;
+				if (!WIFEXITED(ch[i].status) || WEXITSTATUS(ch[i].status) != 0)
+					return 0; /* a side failed: the caller kills the rest */
+			}
+		}
+	}
+}
+
+static void collect(const struct case_spec *c, struct run_ctl *ctl, struct rep_result *out)
+{
+	struct side_report *a = &ctl->side[TP_SIDE_A], *b = &ctl->side[TP_SIDE_B];
+	const struct side_report *timed = c->pattern == PAT_PINGPONG ? a : b;
+	out->errors = a->errors;
+	out->errors.lost += b->errors.lost;
+	out->errors.duplicate += b->errors.duplicate;
+	out->errors.reordered += b->errors.reordered;
+	out->errors.corrupt += b->errors.corrupt;
+	out->msgs = timed->msgs;
+	out->elapsed_s = (double)(timed->t_last_ns - timed->t_first_ns) / 1e9;
+	out->rtt = ctl->rtt;
+	const struct side_report *bad = a->failed ? a : b->failed ? b : NULL;
+	if (bad) {
+		snprintf(out->reason, sizeof(out->reason), "%s", bad->reason);
+	} else if (msg_errors_total(&out->errors)) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "verification failed: %llu lost, %llu duplicate, %llu reordered, %llu corrupt",
+			 (unsigned long long)out->errors.lost, (unsigned long long)out->errors.duplicate,
+			 (unsigned long long)out->errors.reordered, (unsigned long long)out->errors.corrupt);
+	} else if (out->msgs == 0 || out->elapsed_s <= 0) {
+		snprintf(out->reason, sizeof(out->reason), "no message was timed");
+	} else {
+		out->ok = true;
+	}
+}
+
+static int pidfd_of(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int run_once(const struct case_spec *c, struct rep_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct run_ctl *ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ctl == MAP_FAILED) {
+		snprintf(out->reason, sizeof(out->reason), "runner: mmap of the control block: %s",
+			 strerror(errno));
+		return 0;
+	}
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->warm_end = COUNT_UNSET;
+	ctl->end_count = COUNT_UNSET;
+	hist_init(&ctl->rtt);
+
+	/* Processes: setup here, one child per side. Threads and solo rows: one host child. */
+	bool in_threads = c->ops->solo || strcmp(c->ops->group, "process") != 0;
+	void *st = NULL;
+	struct tp_params p = { .msg_bytes = c->msg_bytes, .timeout_ns = c->timeout_ns };
+	struct tp_err err = { { 0 } };
+	int rc = 0, n = 0;
+	struct child ch[2] = { { .pidfd = -1 }, { .pidfd = -1 } };
+	if (!in_threads) {
+		st = calloc(1, c->ops->state_size ? c->ops->state_size : 1);
+		rc = st ? c->ops->setup(st, &p, &err) : -ENOMEM;
+		if (rc) {
+			snprintf(out->reason, sizeof(out->reason), "setup: %s",
+				 err.msg[0] ? err.msg : strerror(-rc));
+			goto out;
+		}
+	}
+	pid_t runner = getpid();
+	for (int i = 0; i < (in_threads ? 1 : 2); i++, n++) {
+		ch[i].pid = spawn_child(runner, c, ctl, st, in_threads ? -1 : i);
+		if (ch[i].pid < 0) {
+			snprintf(out->reason, sizeof(out->reason), "fork: %s", strerror(errno));
+			kill_all(ch, n);
+			goto out;
+		}
+		ch[i].pidfd = pidfd_of(ch[i].pid);
+	}
+	/* Attach, warmup, the timed span, and the final meet each get their share. */
+	int64_t deadline = now_ns() + c->warmup_ns + c->duration_ns + 4 * c->timeout_ns;
+	rc = watch(ch, n, deadline);
+	kill_all(ch, n);
+	for (int i = 0; i < n; i++) {
+		if (!ch[i].killed)
+			note_exit(&ctl->side[i], in_threads ? "the run's process" : i ? "side B" : "side A",
+			  ch[i].status);
+		close(ch[i].pidfd);
+	}
+	if (rc == -ETIMEDOUT)
+		note_failure(&ctl->side[TP_SIDE_A], "%s", "run exceeded its deadline; sides killed");
+	collect(c, ctl, out);
+out:
+	if (st)
+		c->ops->teardown(st);
+	free(st);
+	munmap(ctl, sizeof(*ctl));
+	return rc == -EINTR ? -EINTR : 0;
+}

@@ -1,0 +1,58 @@
+/* Runs one case (mechanism x pattern x size) once: two pinned sides, one timed loop. */
+#ifndef IPCBENCH_RUNNER_H
+#define IPCBENCH_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+#include "msg.h"
+#include "../ipc/transport.h"
+
+enum pattern { PAT_PINGPONG = 0, PAT_STREAM = 1 };
+
+const char *pattern_name(enum pattern p);
+
+/* Everything one repetition needs to know. */
+struct case_spec {
+	const struct transport_ops *ops;
+	enum pattern pattern;
+	size_t msg_bytes;
+	int64_t warmup_ns;
+	int64_t duration_ns;
+	int64_t timeout_ns; /* one blocking step (attach, send, receive) at most */
+	int cpu[2];         /* CPU of side A and B; -1 leaves a side unpinned */
+	bool verify_full;   /* stream: check every payload, not one in 64 */
+};
+
+/* What one repetition measured. */
+struct rep_result {
+	bool ok;
+	char reason[256];
+	struct hist rtt;    /* pingpong: every timed round trip, ns */
+	uint64_t msgs;      /* timed messages (pingpong: round trips) */
+	double elapsed_s;   /* the timed span: A's for pingpong, B's first-to-last for stream */
+	struct msg_errors errors;
+};
+
+/*
+ * Why a mechanism cannot run this case here, in reason; false when it can.
+ * Checks the size against the kernel's limit and spin-only kinds on one CPU.
+ */
+bool case_unsupported(const struct case_spec *c, char *reason, size_t reason_len);
+
+/*
+ * Run the case once in fresh child processes. Never blocks past the case's
+ * deadline; a dead or stuck side is a failed result with a reason.
+ * @return 0, or -EINTR when SIGINT/SIGTERM arrived (the children are gone).
+ */
+int run_once(const struct case_spec *c, struct rep_result *out);
+
+/* Set by the SIGINT/SIGTERM handler; runner loops stop when it is non-zero. */
+extern volatile int runner_stop_signal;
+
+/** Install the handlers that set runner_stop_signal, and ignore SIGPIPE. */
+void runner_install_signals(void);
+
+#endif

@@ -1,0 +1,47 @@
+/* What the two sides of one run share, and the loop each side runs. Private to the runner. */
+#ifndef IPCBENCH_SIDE_H
+#define IPCBENCH_SIDE_H
+
+#include <stdatomic.h>
+
+#include "runner.h"
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
+	       "run_ctl lives in shared memory: its atomics must be lock-free");
+
+#define COUNT_UNSET UINT64_MAX
+
+/* One side's report, written by that side only. */
+struct side_report {
+	int failed;
+	char reason[256];
+	struct msg_errors errors;
+	uint64_t msgs;
+	int64_t t_first_ns; /* start of the timed span */
+	int64_t t_last_ns;  /* end of the timed span */
+};
+
+/*
+ * Shared by both sides (an anonymous shared mapping, so it works for processes
+ * and threads alike). The message counts are set by A before it sends the
+ * message that reaches them, so B sees them when that message arrives.
+ */
+struct run_ctl {
+	_Alignas(128) _Atomic uint64_t warm_end;  /* stream: count of the last warmup message */
+	_Alignas(128) _Atomic uint64_t end_count; /* count of the last message of the run */
+	_Alignas(128) _Atomic int attached[2];
+	_Atomic int finished[2];
+	struct side_report side[2];
+	struct hist rtt; /* side A, pingpong */
+};
+
+/*
+ * Run one side: attach, meet the peer, the pattern's loop, meet again, detach.
+ * Writes ctl->side[side]. Returns 0 or a negative errno.
+ */
+int side_run(const struct case_spec *c, struct run_ctl *ctl, void *st, enum tp_side side);
+
+/* Run a solo row (no peer) on the calling thread; writes ctl->side[TP_SIDE_B]. */
+int side_run_solo(const struct case_spec *c, struct run_ctl *ctl);
+
+#endif

@@ -1,0 +1,132 @@
+/* Deadline-bounded fd I/O: try first, poll only when the kernel says EAGAIN. */
+#include "fdio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../bench/clock.h"
+
+/* Wait for events on fd until *deadline (computed here on the first wait). */
+static int wait_fd(int fd, short events, int64_t timeout_ns, int64_t *deadline)
+{
+	if (*deadline == 0)
+		*deadline = now_ns() + timeout_ns;
+	for (;;) {
+		int ms = ms_until(*deadline);
+		if (ms == 0)
+			return -ETIMEDOUT;
+		struct pollfd p = { .fd = fd, .events = events };
+		int n = poll(&p, 1, ms);
+		if (n > 0) {
+			if ((p.revents & (POLLERR | POLLNVAL)) && !(p.revents & events))
+				return (p.revents & POLLNVAL) ? -EBADF : -EPIPE;
+			return 0; /* readable, writable, or hung up: the next call says which */
+		}
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int fd_send_all(int fd, const void *buf, size_t len, int64_t timeout_ns)
+{
+	const char *p = buf;
+	int64_t deadline = 0;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return -errno;
+		int rc = wait_fd(fd, POLLOUT, timeout_ns, &deadline);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+ssize_t fd_recv_all(int fd, void *buf, size_t len, int64_t timeout_ns)
+{
+	char *p = buf;
+	size_t got = 0;
+	int64_t deadline = 0;
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return 0; /* end of stream mid-message is as good as none */
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		int rc = wait_fd(fd, POLLIN, timeout_ns, &deadline);
+		if (rc)
+			return rc;
+	}
+	return (ssize_t)got;
+}
+
+int fd_send_msg(int fd, const void *buf, size_t len, int64_t timeout_ns)
+{
+	int64_t deadline = 0;
+	for (;;) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n == (ssize_t)len)
+			return 0;
+		if (n >= 0)
+			return -EMSGSIZE; /* a record is never sent in part */
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != ENOBUFS)
+			return -errno;
+		int rc = wait_fd(fd, POLLOUT, timeout_ns, &deadline);
+		if (rc)
+			return rc;
+	}
+}
+
+ssize_t fd_recv_msg(int fd, void *buf, size_t cap, int64_t timeout_ns)
+{
+	int64_t deadline = 0;
+	for (;;) {
+		ssize_t n = recv(fd, buf, cap, MSG_TRUNC);
+		if (n > (ssize_t)cap)
+			return -EMSGSIZE;
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		int rc = wait_fd(fd, POLLIN, timeout_ns, &deadline);
+		if (rc)
+			return rc;
+	}
+}
+
+int fd_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	return 0;
+}
+
+void fd_close(int *fd)
+{
+	if (*fd > 0) /* zeroed state holds 0: never ours, never closed */
+		close(*fd);
+	*fd = -1;
+}

@@ -1,0 +1,35 @@
+/* Sending and receiving over file descriptors with a deadline: shared by every fd-based mechanism. */
+#ifndef IPCBENCH_FDIO_H
+#define IPCBENCH_FDIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * All of these expect a non-blocking fd. Each tries the call first and waits in
+ * poll() only when the kernel says it would block, so a ready fd costs one
+ * system call and a deadline is only computed when there is something to wait
+ * for. timeout_ns bounds the whole call.
+ */
+
+/** Write all len bytes (stream fds). 0, -ETIMEDOUT, -EPIPE or -errno. */
+int fd_send_all(int fd, const void *buf, size_t len, int64_t timeout_ns);
+
+/** Read exactly len bytes (stream fds). len, 0 at end of stream, -ETIMEDOUT or -errno. */
+ssize_t fd_recv_all(int fd, void *buf, size_t len, int64_t timeout_ns);
+
+/** Send one datagram or record (message fds). 0, -ETIMEDOUT, -EPIPE, -EMSGSIZE or -errno. */
+int fd_send_msg(int fd, const void *buf, size_t len, int64_t timeout_ns);
+
+/** Receive one datagram or record of up to cap bytes. Its length, 0 when the peer closed,
+ *  -ETIMEDOUT or -errno. A record longer than cap is reported as -EMSGSIZE. */
+ssize_t fd_recv_msg(int fd, void *buf, size_t cap, int64_t timeout_ns);
+
+/** Make fd non-blocking and close-on-exec. 0 or -errno. */
+int fd_nonblock(int fd);
+
+/** Close *fd if open and mark it closed (-1). Safe on zeroed state only when *fd was set to -1 or a real fd. */
+void fd_close(int *fd);
+
+#endif

@@ -1,0 +1,124 @@
+/* The contract between the bench runner and one IPC mechanism. */
+#ifndef IPCBENCH_TRANSPORT_H
+#define IPCBENCH_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * Life of one run, as the runner drives it:
+ *
+ *   setup(st)                      in the runner, once, before any side exists
+ *   attach(st, end, side)          in each side (a forked process, or a thread for
+ *                                  group "thread"), after that side pinned itself
+ *   unlink_names(st)               in side A once both sides are attached
+ *   send / recv ...                the timed loop
+ *   detach(end)                    in each side, after both sides finished
+ *   teardown(st)                   in the runner, after both sides are gone
+ *
+ * The runner allocates `st` (state_size bytes) and each side's `end` (end_size
+ * bytes) zeroed, so a mechanism keeps no globals. For group "process" each side
+ * works on its own copy of `st` after fork; for group "thread" both threads see
+ * the same `st`, which they must only read.
+ *
+ * Any step may fail half-way: teardown and detach MUST be safe to call after a
+ * failed or missing setup/attach, on zeroed or partly filled state. They must
+ * not block.
+ *
+ * Errors are 0 or a negative errno. Setup and attach also fill `err` with one
+ * line naming the object, the value, the limit and the fix; the runner shows it
+ * as the row's reason. send and recv never format strings.
+ */
+
+/* Which end of the conversation: A times, B echoes (pingpong) or drains (stream). */
+enum tp_side { TP_SIDE_A = 0, TP_SIDE_B = 1 };
+
+/* Facts a mechanism declares; the runner and --list read them. */
+enum tp_flags {
+	TP_BOUNDARIES = 1u << 0, /* one send arrives as one receive (datagram, message queue) */
+	TP_CROSS_HOST = 1u << 1, /* the same code works between two hosts */
+	TP_FS_NAME    = 1u << 2, /* needs a name in a filesystem (e.g. a FIFO path) */
+	TP_SPIN_ONLY  = 1u << 3, /* waits by busy-polling only: meaningless on one CPU */
+};
+
+/* Patterns, as a mask for transport_ops.patterns. */
+enum tp_patterns {
+	TP_PINGPONG = 1u << 0,
+	TP_STREAM   = 1u << 1,
+};
+
+/* A reason a setup or size is refused, shown verbatim as the row's reason. */
+struct tp_err {
+	char msg[256];
+};
+
+/* Fill err->msg printf-style; returns -code (code is a positive errno) for `return tp_fail(...)`. */
+int tp_fail(struct tp_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Per-run parameters the runner hands to setup. */
+struct tp_params {
+	size_t msg_bytes;   /* every message of this run has exactly this size */
+	int64_t timeout_ns; /* how long one blocking step may take before it fails */
+};
+
+struct transport_ops {
+	const char *name;    /* the -m name, e.g. "pipe" */
+	const char *group;   /* "process", "thread" or "floor" */
+	const char *summary; /* one line for --list: what it is, socket types, wait strategy */
+	unsigned flags;      /* enum tp_flags */
+	int copies;          /* copies of the payload per message (user->kernel->user is 2) */
+	unsigned patterns;   /* enum tp_patterns it can run; 0 means all */
+	size_t fixed_size;   /* when non-zero, the only message size it runs (floor-cacheline) */
+	size_t state_size;   /* bytes of shared setup state */
+	size_t end_size;     /* bytes of per-side state */
+
+	/*
+	 * Largest message this host carries, read from the kernel at run time;
+	 * SIZE_MAX when unlimited. When limited, why->msg names the limit, its
+	 * value and how to raise it. Optional (NULL means unlimited).
+	 */
+	size_t (*max_msg)(struct tp_err *why);
+
+	/* Create what both sides need (fds, names, mappings). Runs before fork. */
+	int (*setup)(void *st, const struct tp_params *p, struct tp_err *err);
+
+	/* Take this side's end; close or ignore the other side's. May block until
+	 * the peer attaches, but never past the timeout. */
+	int (*attach)(void *st, void *end, enum tp_side side, const struct tp_params *p,
+		      struct tp_err *err);
+
+	/* Remove every name in a filesystem or namespace, now that both sides hold
+	 * the object. Optional. Must be idempotent: teardown may repeat it. */
+	void (*unlink_names)(void *st);
+
+	/*
+	 * Send exactly len bytes as one message; loop over short writes. Blocks at
+	 * most timeout_ns in all; a mechanism reads the clock only when it has to
+	 * wait, so the timed loop pays for no deadline it does not use. Returns 0,
+	 * -ETIMEDOUT, -EPIPE when the peer is gone, or another negative errno.
+	 */
+	int (*send)(void *end, const void *buf, size_t len, int64_t timeout_ns);
+
+	/*
+	 * Receive one message of len bytes into buf (the caller's own buffer; cap
+	 * bytes available, cap >= len). Stream kinds loop until len bytes arrived;
+	 * message kinds return what one message held. Blocks at most timeout_ns.
+	 * Returns the bytes received, 0 at end of stream (peer gone), -ETIMEDOUT,
+	 * or another negative errno.
+	 */
+	ssize_t (*recv)(void *end, void *buf, size_t len, size_t cap, int64_t timeout_ns);
+
+	void (*detach)(void *end);
+	void (*teardown)(void *st);
+
+	/*
+	 * Optional, for rows with no peer (floor-memcpy): move len bytes from src
+	 * to dst once, in the calling thread. When set, the runner skips attach,
+	 * send and recv and times repeated calls as a stream row on one CPU.
+	 */
+	void (*solo)(void *dst, const void *src, size_t len);
+};
+
+#endif
