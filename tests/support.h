@@ -1,0 +1,41 @@
+/* Test helpers: run the ipcbench binary, look for leftovers, build a case to run in-process. */
+#ifndef IPCBENCH_TEST_SUPPORT_H
+#define IPCBENCH_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "runner.h"
+
+/**
+ * Run the binary named by $IPCBENCH with args (NULL-terminated, without
+ * argv[0]); stdout and stderr are captured into malloc'd strings (either
+ * pointer may be NULL to discard). Killed after timeout_s.
+ * @return the exit status; 128+N when killed by signal N; -1 when it timed out.
+ */
+int tool_run(const char *const *args, char **out, char **err, int timeout_s);
+
+/** Like tool_run, but with extra environment entries ("NAME=value", NULL-terminated). */
+int tool_run_env(const char *const *args, const char *const *env, char **out, char **err, int timeout_s);
+
+/**
+ * Every name ipcbench could leave behind, one per line, sorted: entries named
+ * ipcbench-* in /dev/shm, /dev/mqueue and /tmp, and abstract Unix sockets
+ * @ipcbench-* in /proc/net/unix. malloc'd.
+ */
+char *leftovers_snapshot(void);
+
+/** Fail the test if a name appeared since before was taken; frees before. */
+void assert_no_new_leftovers(char *before);
+
+/** Count of lines in s. */
+size_t count_lines(const char *s);
+
+/** A case as the runner builds it: pinned to the first two allowed CPUs, 2 s timeout. */
+struct case_spec test_case(const struct transport_ops *ops, enum pattern p, size_t size,
+			   int64_t duration_ns);
+
+#endif
