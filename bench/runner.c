@@ -205,10 +205,11 @@ static int watch(struct child *ch, int n, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd pfd[2];
-		int live = 0;
+		int live = 0, blind = 0;
 		for (int i = 0; i < n; i++) {
 			pfd[i] = (struct pollfd){ .fd = ch[i].done ? -1 : ch[i].pidfd, .events = POLLIN };
 			live += !ch[i].done;
+			blind += !ch[i].done && ch[i].pidfd < 0;
 		}
 		if (!live)
 			return 0;
@@ -217,10 +218,13 @@ static int watch(struct child *ch, int n, int64_t deadline)
 		int ms = ms_until(deadline);
 		if (ms == 0)
 			return -ETIMEDOUT;
-		if (poll(pfd, (nfds_t)n, ms) < 0 && errno != EINTR)
+		/* Without pidfds (old kernels, valgrind) look at the children every 2 ms. */
+		if (poll(pfd, (nfds_t)n, blind && ms > 2 ? 2 : ms) < 0 && errno != EINTR)
 			return -errno;
 		for (int i = 0; i < n; i++) {
-			if (ch[i].done || !(pfd[i].revents & (POLLIN | POLLHUP)))
+			if (ch[i].done)
+				continue;
+			if (ch[i].pidfd >= 0 && !(pfd[i].revents & (POLLIN | POLLHUP)))
 				continue;
 			if (waitpid(ch[i].pid, &ch[i].status, WNOHANG) == ch[i].pid) {
 				ch[i].done = 1;
@@ -258,9 +262,16 @@ static void collect(const struct case_spec *c, struct run_ctl *ctl, struct rep_r
 	}
 }
 
+/* A pidfd, or -1 where the kernel (or valgrind) has none: then watch() polls. */
 static int pidfd_of(pid_t pid)
 {
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	static int unavailable;
+	if (unavailable)
+		return -1;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0 && errno == ENOSYS)
+		unavailable = 1;
+	return fd;
 }
 
 int run_once(const struct case_spec *c, struct rep_result *out)
@@ -312,7 +323,8 @@ int run_once(const struct case_spec *c, struct rep_result *out)
 		if (!ch[i].killed)
 			note_exit(&ctl->side[i], in_threads ? "the run's process" : i ? "side B" : "side A",
 			  ch[i].status);
-		close(ch[i].pidfd);
+		if (ch[i].pidfd >= 0)
+			close(ch[i].pidfd);
 	}
 	if (rc == -ETIMEDOUT)
 		note_failure(&ctl->side[TP_SIDE_A], "%s", "run exceeded its deadline; sides killed");
