@@ -361,7 +361,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	defaults(cfg, argc, argv);
 	bool fmt_set = false;
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also forgets a half-read "-abc" group */
 	int opt, rc;
 	while ((opt = getopt_long(argc, argv, ":alqm:p:s:d:w:r:t:o:hV", long_opts, NULL)) != -1) {
 		rc = apply(opt, optarg, cfg, &fmt_set);
