@@ -121,6 +121,7 @@ struct scale_share {
 	int64_t deadline_ns;
 };
 
+/* What one counting thread is told: the run, its counter, its CPU. */
 struct scale_share_arg {
 	struct scale_share *s;
 	int index;
