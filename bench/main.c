@@ -9,6 +9,7 @@
 #include "bench.h"
 #include "bundle.h"
 #include "config.h"
+#include "model_table.h"
 #include "output.h"
 #include "registry.h"
 
@@ -69,6 +70,8 @@ static void print_models(const struct config *cfg, const json_t *models, FILE *o
 		else
 			cfg->models[i]->print(m, out);
 	}
+	if (cfg->n_models > 1)
+		model_table_print(models, out);
 }
 
 /* Results on stdout in the chosen format. */

@@ -3,7 +3,16 @@
 
 #include "model.h"
 
+extern const struct model_ops model_spawn_ops;
+extern const struct model_ops model_ctxswitch_ops;
+extern const struct model_ops model_isolation_ops;
+extern const struct model_ops model_scaling_ops;
+
 const struct model_ops *const model_registry[] = {
+	&model_spawn_ops,
+	&model_ctxswitch_ops,
+	&model_isolation_ops,
+	&model_scaling_ops,
 	NULL,
 };
 

@@ -1,0 +1,251 @@
+/* The processes-vs-threads comparison table: the textbook's rows, each cell from this run's figures. */
+#include "model_table.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "model_util.h"
+#include "output.h"
+
+#define TABLE_ROWS 7
+#define TABLE_CELL 256
+#define TABLE_ASPECT_W 16
+#define TABLE_CELL_W 41
+
+static const char *const table_aspects[TABLE_ROWS] = {
+	"memory", "isolation", "creation cost", "switch cost", "communication", "crash behaviour", "scaling",
+};
+
+/* cells[row][0] is the process column, cells[row][1] the thread column. */
+struct table {
+	char cells[TABLE_ROWS][2][TABLE_CELL];
+};
+
+/* The experiment's result when it ran and succeeded; otherwise NULL with both cells saying why. */
+static const json_t *table_model(const json_t *models, const char *name, char cells[2][TABLE_CELL])
+{
+	const json_t *m = json_object_get(models, name);
+	const json_t *st = json_object_get(m, "status");
+	if (json_is_string(st) && strcmp(json_string_value(st), "ok") == 0)
+		return m;
+	for (int c = 0; c < 2; c++)
+		snprintf(cells[c], TABLE_CELL, "not measured (%s %s)", name, m ? "failed" : "did not run");
+	return NULL;
+}
+
+static bool table_bool(const json_t *o, const char *k1, const char *k2, const char *k3)
+{
+	return json_is_true(json_object_get(json_object_get(json_object_get(o, k1), k2), k3));
+}
+
+static void table_memory(struct table *t, const json_t *models)
+{
+	const json_t *m = table_model(models, "spawn", t->cells[0]);
+	if (!m)
+		return;
+	const json_t *mem = json_object_get(m, "memory");
+	char a[32], b[32], c[32];
+	snprintf(t->cells[0][0], TABLE_CELL, "own copy-on-write address space: +%s per idle process (anon %s + page tables %s)",
+		 mu_fmt_bytes(mu_get(mem, "process_bytes"), a, sizeof(a)),
+		 mu_fmt_bytes(mu_get(mem, "process_anon_bytes"), b, sizeof(b)),
+		 mu_fmt_bytes(mu_get(mem, "process_page_tables_bytes"), c, sizeof(c)));
+	snprintf(t->cells[0][1], TABLE_CELL, "shares the address space: +%s per idle thread (stack: %s reserved)",
+		 mu_fmt_bytes(mu_get(mem, "thread_bytes"), a, sizeof(a)),
+		 mu_fmt_bytes(mu_get(mem, "thread_stack_reserved_bytes"), b, sizeof(b)));
+}
+
+static void table_isolation(struct table *t, const json_t *models)
+{
+	const json_t *m = table_model(models, "isolation", t->cells[1]);
+	if (!m)
+		return;
+	snprintf(t->cells[1][0], TABLE_CELL, "a child's write was %s by the parent; a child's close() %s",
+		 table_bool(m, "memory_write", "process", "seen_by_parent") ? "seen" : "not seen",
+		 table_bool(m, "fd_close", "process", "open_in_parent") ? "left the parent's fd open"
+									    : "closed the parent's fd too");
+	snprintf(t->cells[1][1], TABLE_CELL, "a thread's write was %s by the main thread; a thread's close() %s",
+		 table_bool(m, "memory_write", "thread", "seen_by_main") ? "seen" : "not seen",
+		 table_bool(m, "fd_close", "thread", "open_in_main") ? "left the main thread's fd open"
+								     : "closed the fd for every thread");
+}
+
+static const char *table_ns(double ns, char *buf, size_t len)
+{
+	if (!isfinite(ns)) {
+		snprintf(buf, len, "n/a");
+		return buf;
+	}
+	return fmt_ns(ns, buf, len);
+}
+
+static const char *table_p50(const json_t *m, const char *key, char *buf, size_t len)
+{
+	return table_ns(mu_path(m, key, "p50", NULL), buf, len);
+}
+
+static void table_creation(struct table *t, const json_t *models)
+{
+	const json_t *m = table_model(models, "spawn", t->cells[2]);
+	if (!m)
+		return;
+	char a[32], b[32], c[32], d[32], e[32], f[32];
+	snprintf(t->cells[2][0], TABLE_CELL,
+		 "fork+wait %s p50 (%s with a %s heap); vfork %s; posix_spawn %s vs fork+exec %s",
+		 table_p50(m, "fork_ns", a, sizeof(a)), table_p50(m, "fork_big_heap_ns", b, sizeof(b)),
+		 mu_fmt_bytes(mu_get(m, "big_heap_bytes"), c, sizeof(c)), table_p50(m, "vfork_ns", d, sizeof(d)),
+		 table_p50(m, "posix_spawn_ns", e, sizeof(e)), table_p50(m, "fork_exec_ns", f, sizeof(f)));
+	double fork = mu_path(m, "fork_ns", "p50", NULL), thr = mu_path(m, "thread_create_ns", "p50", NULL);
+	int n = snprintf(t->cells[2][1], TABLE_CELL, "pthread_create+join %s p50",
+			 table_p50(m, "thread_create_ns", a, sizeof(a)));
+	if (thr > 0 && isfinite(fork))
+		snprintf(t->cells[2][1] + n, (size_t)(TABLE_CELL - n), " (%.0fx less than fork+wait)", fork / thr);
+}
+
+static void table_switch(struct table *t, const json_t *models)
+{
+	const json_t *m = table_model(models, "ctxswitch", t->cells[3]);
+	if (!m)
+		return;
+	static const char *const modes[] = { "process", "thread" };
+	for (int c = 0; c < 2; c++) {
+		char a[32], b[32];
+		snprintf(t->cells[3][c], TABLE_CELL, "%s per switch on one CPU (pipe; futex %s)",
+			 table_ns(mu_path(m, "pipe", modes[c], "switch_ns", NULL), a, sizeof(a)),
+			 table_ns(mu_path(m, "futex", modes[c], "switch_ns", NULL), b, sizeof(b)));
+	}
+}
+
+static void table_crash(struct table *t, const json_t *models)
+{
+	const json_t *m = table_model(models, "isolation", t->cells[5]);
+	if (!m)
+		return;
+	const json_t *cr = json_object_get(m, "crash");
+	const json_t *p = json_object_get(cr, "process"), *th = json_object_get(cr, "thread");
+	const json_t *ps = json_object_get(p, "signal_name"), *ts = json_object_get(th, "signal_name");
+	if (json_is_string(ps))
+		snprintf(t->cells[5][0], TABLE_CELL, "SIGSEGV in a child: the child died by %s, the parent ran on",
+			 json_string_value(ps));
+	else
+		snprintf(t->cells[5][0], TABLE_CELL, "SIGSEGV in a child: the child exited with status %d",
+			 (int)mu_get(p, "exit_status"));
+	if (json_is_string(ts))
+		snprintf(t->cells[5][1], TABLE_CELL,
+			 "SIGSEGV in one thread: its whole process died by %s; the main thread %s its next step",
+			 json_string_value(ts),
+			 json_is_true(json_object_get(th, "main_thread_reached_next_step")) ? "reached" : "never reached");
+	else
+		snprintf(t->cells[5][1], TABLE_CELL, "SIGSEGV in one thread: its process exited with status %d",
+			 (int)mu_get(th, "exit_status"));
+}
+
+/* Speedup and efficiency at the largest worker count of one kind. */
+static int table_speedup(const json_t *m, const char *kind, char *buf, size_t len)
+{
+	const json_t *w = json_object_get(m, "workers"), *k = json_object_get(m, kind);
+	size_t last = json_array_size(w);
+	if (last == 0)
+		return snprintf(buf, len, "no worker counts");
+	last--;
+	return snprintf(buf, len, "%d workers: %.2fx speedup (%.0f%% efficiency)",
+			(int)json_integer_value(json_array_get(w, last)),
+			json_number_value(json_array_get(json_object_get(k, "speedup"), last)),
+			100 * json_number_value(json_array_get(json_object_get(k, "efficiency"), last)));
+}
+
+static void table_scaling(struct table *t, const json_t *models)
+{
+	const json_t *m = table_model(models, "scaling", t->cells[6]);
+	if (!m)
+		return;
+	char sp[96];
+	table_speedup(m, "process", sp, sizeof(sp));
+	snprintf(t->cells[6][0], TABLE_CELL, "%s; no memory shared unless mapped, so no false sharing", sp);
+	table_speedup(m, "thread", sp, sizeof(sp));
+	const json_t *fs = json_object_get(m, "false_sharing");
+	const json_t *th = json_object_get(fs, "threads");
+	size_t n = json_array_size(th);
+	if (n == 0) {
+		snprintf(t->cells[6][1], TABLE_CELL, "%s; false sharing not measured", sp);
+		return;
+	}
+	snprintf(t->cells[6][1], TABLE_CELL, "%s; counters in one cache line %.1fx slower than padded (%d threads)",
+		 sp, json_number_value(json_array_get(json_object_get(fs, "shared_over_padded"), n - 1)),
+		 (int)json_integer_value(json_array_get(th, n - 1)));
+}
+
+static void table_fill(struct table *t, const json_t *models)
+{
+	memset(t, 0, sizeof(*t));
+	table_memory(t, models);
+	table_isolation(t, models);
+	table_creation(t, models);
+	table_switch(t, models);
+	snprintf(t->cells[4][0], TABLE_CELL, "see the IPC rows");
+	snprintf(t->cells[4][1], TABLE_CELL, "see the IPC rows");
+	table_crash(t, models);
+	table_scaling(t, models);
+}
+
+/* The next line of s that fits in width columns, broken at a space; advances *s. */
+static int table_next_line(const char **s, int width, char *line)
+{
+	const char *p = *s;
+	while (*p == ' ')
+		p++;
+	int n = (int)strlen(p);
+	if (n > width) {
+		n = width;
+		while (n > 0 && p[n] != ' ')
+			n--;
+		if (n == 0)
+			n = width;
+	}
+	memcpy(line, p, (size_t)n);
+	line[n] = '\0';
+	*s = p + n;
+	return n;
+}
+
+void model_table_print(const json_t *models, FILE *out)
+{
+	struct table t;
+	table_fill(&t, models);
+	fprintf(out, "\n== processes vs threads, measured in this run ==\n");
+	fprintf(out, "%-*s %-*s %s\n", TABLE_ASPECT_W, "", TABLE_CELL_W, "process", "thread");
+	for (int r = 0; r < TABLE_ROWS; r++) {
+		const char *s[2] = { t.cells[r][0], t.cells[r][1] };
+		for (bool first = true; first || *s[0] || *s[1]; first = false) {
+			char a[TABLE_CELL], b[TABLE_CELL];
+			table_next_line(&s[0], TABLE_CELL_W, a);
+			table_next_line(&s[1], TABLE_CELL_W, b);
+			fprintf(out, "%-*s %-*s %s\n", TABLE_ASPECT_W, first ? table_aspects[r] : "", TABLE_CELL_W,
+				a, b);
+		}
+	}
+}
+
+static void table_md_cell(FILE *out, const char *s)
+{
+	fputs(" ", out);
+	for (; *s; s++) {
+		if (*s == '|')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+	fputs(" |", out);
+}
+
+void model_table_markdown(const json_t *models, FILE *out)
+{
+	struct table t;
+	table_fill(&t, models);
+	fputs("| | process | thread |\n|---|---|---|\n", out);
+	for (int r = 0; r < TABLE_ROWS; r++) {
+		fprintf(out, "| %s |", table_aspects[r]);
+		table_md_cell(out, t.cells[r][0]);
+		table_md_cell(out, t.cells[r][1]);
+		fputc('\n', out);
+	}
+}

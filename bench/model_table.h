@@ -1,0 +1,22 @@
+/* The processes-vs-threads comparison table, filled from the figures of one run's "models" object. */
+#ifndef IPCBENCH_MODEL_TABLE_H
+#define IPCBENCH_MODEL_TABLE_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+/*
+ * Rows: memory, isolation, creation cost, switch cost, communication, crash
+ * behaviour, scaling; columns: process, thread. Each cell is a figure or an
+ * observation from models (the "models" object of the JSON document); a cell
+ * whose experiment did not run, or failed, says so. The communication cells
+ * read "see the IPC rows": the mechanism rows answer that.
+ */
+
+/** The table as aligned text, cells wrapped to fit about 100 columns. */
+void model_table_print(const json_t *models, FILE *out);
+
+/** The same table in Markdown, for report.md. */
+void model_table_markdown(const json_t *models, FILE *out);
+
+#endif

@@ -1,0 +1,61 @@
+/* What the processes-vs-threads experiments share: bounded children, pinning, /proc figures, JSON. */
+#ifndef IPCBENCH_MODEL_UTIL_H
+#define IPCBENCH_MODEL_UTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "hist.h"
+
+/**
+ * fork() for an experiment's helper child. In the child: dies with its parent
+ * (PR_SET_PDEATHSIG), default SIGINT/SIGTERM. Returns what fork() returns;
+ * stdio is flushed first so no buffer is written twice.
+ */
+pid_t mu_fork(void);
+
+/**
+ * Reap pid, waiting at most timeout_ns (a pidfd poll bounds the wait). On
+ * timeout the child is killed with SIGKILL and reaped.
+ * @return 0 with *status set, -ETIMEDOUT, or another negative errno.
+ */
+int mu_wait(pid_t pid, int *status, int64_t timeout_ns);
+
+/** Pin the calling thread to cpu; a negative cpu leaves it as it is. 0 or -errno. */
+int mu_pin(int cpu);
+
+/** The n-th CPU (0-based) this process may run on, or -1 when there are fewer. */
+int mu_allowed_cpu(int n);
+
+/** How many CPUs this process may run on (at least 1). */
+int mu_allowed_count(void);
+
+/** True when deadline_ns has passed or the run was asked to stop (SIGINT/SIGTERM). */
+bool mu_stop(int64_t deadline_ns);
+
+/**
+ * The value of "Field:" (kB in the file) from /proc/<pid>/<file>, in bytes;
+ * pid 0 means self. Reads with a stack buffer, so it allocates nothing.
+ * @return bytes, or -1 when the file or field is missing.
+ */
+int64_t mu_proc_bytes(pid_t pid, const char *file, const char *field);
+
+/** {"p50", "p99", "mean", "n"} of h, in the histogram's unit. */
+json_t *mu_hist_json(const struct hist *h);
+
+/** A measured figure for JSON: rounded to 2 decimals; null when not finite. */
+json_t *mu_num(double v);
+
+/** The number at key in obj (integer or real), or NAN. */
+double mu_get(const json_t *obj, const char *key);
+
+/** The number at a path of keys ("a", "b", NULL), or NAN. */
+double mu_path(const json_t *obj, ...) __attribute__((sentinel));
+
+/** Format a byte count as 812 B, 12.5 KiB, 256 MiB (1024-based, as memory is quoted). */
+const char *mu_fmt_bytes(double bytes, char *buf, size_t len);
+
+#endif
