@@ -38,16 +38,6 @@ static void *iso_write_thread(void *p)
 	return NULL;
 }
 
-static struct timespec iso_realtime_deadline(int64_t timeout_ns)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	int64_t ns = ts.tv_nsec + timeout_ns % NS_PER_S;
-	ts.tv_sec += (time_t)(timeout_ns / NS_PER_S + ns / NS_PER_S);
-	ts.tv_nsec = (long)(ns % NS_PER_S);
-	return ts;
-}
-
 static const char *iso_signame(int sig)
 {
 	return sig == SIGSEGV ? "SIGSEGV" : sig == SIGKILL ? "SIGKILL" : sig == SIGABRT ? "SIGABRT" : "other";
@@ -159,7 +149,7 @@ static json_t *iso_crash_thread_in_child(struct iso_report *rep, int64_t timeout
 		pthread_t t;
 		if (pthread_create(&t, NULL, iso_crash_thread, rep))
 			_exit(3);
-		struct timespec deadline = iso_realtime_deadline(timeout_ns / 2);
+		struct timespec deadline = mu_realtime_deadline(timeout_ns / 2);
 		pthread_timedjoin_np(t, NULL, &deadline);
 		atomic_store(&rep->main_next_step, 1);
 		_exit(0);

@@ -57,16 +57,6 @@ static void *scale_thread(void *p)
 	return NULL;
 }
 
-static struct timespec scale_realtime_deadline(int64_t timeout_ns)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	int64_t ns = ts.tv_nsec + timeout_ns % NS_PER_S;
-	ts.tv_sec += (time_t)(timeout_ns / NS_PER_S + ns / NS_PER_S);
-	ts.tv_nsec = (long)(ns % NS_PER_S);
-	return ts;
-}
-
 /* Run the job over w workers; *ns is from the first start to the last reap. Returns 0 or -errno. */
 static int scale_job(bool threads, int w, uint64_t iters, struct scale_part *parts, int64_t timeout_ns,
 		     int64_t *ns, uint64_t *sum)
@@ -93,7 +83,7 @@ static int scale_job(bool threads, int w, uint64_t iters, struct scale_part *par
 		if (rc)
 			break;
 	}
-	struct timespec deadline = scale_realtime_deadline(timeout_ns);
+	struct timespec deadline = mu_realtime_deadline(timeout_ns);
 	for (int i = 0; i < n; i++) {
 		int status, r;
 		if (threads)

@@ -119,19 +119,9 @@ static void *spawn_thread_body(void *arg)
 	return arg;
 }
 
-static struct timespec spawn_realtime_deadline(int64_t timeout_ns)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	int64_t ns = ts.tv_nsec + timeout_ns % NS_PER_S;
-	ts.tv_sec += (time_t)(timeout_ns / NS_PER_S + ns / NS_PER_S);
-	ts.tv_nsec = (long)(ns % NS_PER_S);
-	return ts;
-}
-
 static int spawn_thread(int64_t timeout_ns, int64_t *ns)
 {
-	struct timespec deadline = spawn_realtime_deadline(timeout_ns); /* outside the span */
+	struct timespec deadline = mu_realtime_deadline(timeout_ns); /* outside the span */
 	pthread_t t;
 	int64_t t0 = now_ns();
 	int rc = pthread_create(&t, NULL, spawn_thread_body, NULL);
@@ -344,7 +334,7 @@ static int spawn_memory_thread(int k, int64_t timeout_ns, double *stack_per, dou
 		*reserved = (double)size;
 	}
 	close(go[1]);
-	struct timespec deadline = spawn_realtime_deadline(timeout_ns);
+	struct timespec deadline = mu_realtime_deadline(timeout_ns);
 	for (int i = 0; i < n; i++)
 		if (pthread_timedjoin_np(ts[i], NULL, &deadline) && rc == 0)
 			rc = -ETIMEDOUT;

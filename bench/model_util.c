@@ -201,3 +201,13 @@ const char *mu_fmt_bytes(double b, char *buf, size_t len)
 	snprintf(buf, len, u == 0 || b == round(b) ? "%.0f %s" : "%.1f %s", b, unit[u]);
 	return buf;
 }
+
+struct timespec mu_realtime_deadline(int64_t timeout_ns)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t ns = ts.tv_nsec + timeout_ns % NS_PER_S;
+	ts.tv_sec += (time_t)(timeout_ns / NS_PER_S + ns / NS_PER_S);
+	ts.tv_nsec = (long)(ns % NS_PER_S);
+	return ts;
+}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "hist.h"
 
@@ -26,6 +27,9 @@ int mu_wait(pid_t pid, int *status, int64_t timeout_ns);
 
 /** Pin the calling thread to cpu; a negative cpu leaves it as it is. 0 or -errno. */
 int mu_pin(int cpu);
+
+/** CLOCK_REALTIME now + timeout_ns, for the pthread calls that only take that clock. */
+struct timespec mu_realtime_deadline(int64_t timeout_ns);
 
 /** The n-th CPU (0-based) this process may run on, or -1 when there are fewer. */
 int mu_allowed_cpu(int n);
