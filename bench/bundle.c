@@ -204,7 +204,7 @@ int bundle_plot_main(int argc, char **argv)
 	int opt;
 	char msg[200];
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* 0: glibc resets all of getopt's state, in case an earlier parse stopped mid-word */
 	while ((opt = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'o': dir = optarg; break;

@@ -352,18 +352,23 @@ static void glance_table(const json_t *results, const char *pattern, FILE *out)
 	}
 	qsort(sizes, (size_t)ns, sizeof(double), cmp_double);
 	bool pingpong = strcmp(pattern, "pingpong") == 0;
-	char align[16] = "l";
-	const char *head[16] = { "mechanism" };
+	char align[17] = "ll";
+	const char *head[16] = { "mechanism", "group" };
 	char names[14][16];
 	for (int k = 0; k < ns; k++) {
 		format_size((uint64_t)sizes[k], names[k], sizeof(names[k]));
-		head[k + 1] = names[k];
-		align[k + 1] = 'r';
+		head[k + 2] = names[k];
+		align[k + 2] = 'r';
 	}
 	struct mdtable t;
 	md_header(&t, align, head);
 	for (int m = 0; m < nm; m++) {
 		md_cell(&t, "%s", mechs[m]);
+		const char *group = "";
+		json_array_foreach(results, i, r)
+			if (!*group && strcmp(doc_str(r, "mechanism"), mechs[m]) == 0)
+				group = doc_str(r, "group");
+		md_cell(&t, "%s", group);
 		for (int k = 0; k < ns; k++) {
 			const json_t *hit = NULL;
 			json_array_foreach(results, i, r)

@@ -34,7 +34,7 @@ static const char *const palette[] = {
 #define PALETTE_N (sizeof(palette) / sizeof(palette[0]))
 
 /* Filled markers first; with the colour they tell neighbouring palette entries apart. */
-static const int point_types[] = { 7, 5, 9, 11, 13, 6, 4, 8, 10, 12, 1, 2, 3 };
+static const int point_types[] = { 7, 5, 9, 11, 13, 15, 6, 4, 8, 10, 12, 14, 2, 3 };
 #define POINTS_N (sizeof(point_types) / sizeof(point_types[0]))
 
 /* Colours of the spawn bars: the process way and the thread way of starting work. */
@@ -395,7 +395,7 @@ static int chart_finish(struct charts_run *cr, const char *name, const char *tpl
 
 /* The word lists (names, colours, markers, dash types) and size tics of a line chart. */
 struct lines {
-	char names[1024], colours[1024], points[256], dashes[256], xtics[1024];
+	char names[2048], colours[1024], points[256], dashes[256], xtics[2048];
 	double sizes[MAX_POINTS];
 	int n_sizes, n;
 };
@@ -626,7 +626,7 @@ static int chart_percentiles(struct charts_run *cr, const char *group)
 		   "x_nines rtt_us percentile (x = -log10(1 - p/100); max at 1 - 1/samples)\n",
 		group_words(group), size);
 	struct lines l = { .n = 0 };
-	double xmax = 3;
+	double xmax = 2; /* at least up to the 99% tic */
 	for (int pass = 0; pass < 2; pass++)
 		for (int m = 0; m < cr->n_mech; m++) {
 			const struct series *s = &cr->mech[m];
@@ -644,7 +644,7 @@ static int chart_percentiles(struct charts_run *cr, const char *group)
 		return -1;
 	char sz[16], title[160], caption[200], xmax_s[16];
 	format_size((uint64_t)size, sz, sizeof(sz));
-	snprintf(xmax_s, sizeof(xmax_s), "%.2f", ceil(xmax * 4 + 0.5) / 4);
+	snprintf(xmax_s, sizeof(xmax_s), "%.2f", ceil((xmax + 0.2) * 4) / 4);
 	snprintf(title, sizeof(title), "Round-trip time distribution at %s B, %s (pingpong)", sz, group_words(group));
 	snprintf(caption, sizeof(caption),
 		 "Round-trip time at %s B %s by percentile, on a nines axis (50%%, 90%%, 99%%, 99.9%%), ending at the max.",

@@ -42,6 +42,7 @@ if (floor_us > 0) {
 
 n = words(names)
 # nudge the series apart along x so their p99 bars do not hide each other
-dodge(i) = 1 + 0.03 * (i - (n + 1) / 2.0)
+step = (0.6 / n < 0.12 ? 0.6 / n : 0.12)
+dodge(i) = exp(step * (i - (n + 1) / 2.0))
 plot for [i=1:n] datafile index (i-1) using ($1*dodge(i)):2:2:3 with yerrorlines \
      lc rgb word(colors, i) pt int(word(points, i)) ps 1.1 lw 2 title word(names, i)

@@ -36,5 +36,8 @@ set xlabel 'percentile of round trips ("nines" scale; the last point of each lin
 set ylabel 'round-trip time (µs), log scale'
 
 n = words(names)
+# the max points are labelled while they are few enough not to pile up
 plot for [i=1:n] datafile index (i-1) using 1:2 with linespoints \
-     lc rgb word(colors, i) pt int(word(points, i)) dt int(word(dashes, i)) ps 1.1 lw 2 title word(names, i)
+     lc rgb word(colors, i) pt int(word(points, i)) dt int(word(dashes, i)) ps 1.1 lw 2 title word(names, i), \
+     for [i=1:(n <= 4 ? n : 0)] datafile index (i-1) using 1:2:(strcol(3) eq 'max' ? 'max' : '') with labels \
+     offset char 0,0.8 font ',9' textcolor rgb word(colors, i) notitle
