@@ -66,7 +66,8 @@ int tool_run_env(const char *const *args, const char *const *env, char **out, ch
 	while (env && env[nenv])
 		nenv++;
 	char **envp = calloc(ne + nenv + 1, sizeof(*envp));
-	memcpy(envp, env, nenv * sizeof(*envp));
+	if (nenv)
+		memcpy(envp, env, nenv * sizeof(*envp));
 	memcpy(envp + nenv, environ, ne * sizeof(*envp)); /* ours first: the first match wins */
 
 	int po[2], pe[2];
