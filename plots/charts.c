@@ -21,6 +21,7 @@
 #include "plots/templates.h"
 #include "registry.h"
 #include "report.h"
+#include "runner.h"
 
 #define MAX_SERIES 64
 #define MAX_POINTS 64
@@ -251,6 +252,7 @@ static void gnuplot_child(const char *dir, const char *gp, int err_fd)
 	}
 	dup2(err_fd, STDERR_FILENO);
 	signal(SIGPIPE, SIG_DFL);
+	setpgid(0, 0); /* its own group, so a kill on timeout reaches anything it started */
 	if (chdir(dir) != 0) {
 		dprintf(STDERR_FILENO, "cannot enter %s: %s\n", dir, strerror(errno));
 		_exit(127);
@@ -294,7 +296,7 @@ static int gnuplot_render(const char *dir, const char *name, int timeout_s, char
 	bool timed_out = false, eof = false;
 	while (!eof) {
 		int ms = ms_until(deadline);
-		if (ms == 0) {
+		if (ms == 0 || runner_stop_signal) {
 			timed_out = true;
 			break;
 		}
@@ -323,17 +325,22 @@ static int gnuplot_render(const char *dir, const char *name, int timeout_s, char
 	int status = 0;
 	pid_t w;
 	while ((w = waitpid(pid, &status, WNOHANG)) == 0 && !timed_out) {
-		if (ms_until(deadline) == 0)
+		if (ms_until(deadline) == 0 || runner_stop_signal)
 			timed_out = true;
 		else
 			nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
 	}
 	if (timed_out) {
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL); /* in case it had not reached setpgid yet */
 		waitpid(pid, &status, 0);
-		snprintf(msg, len, "gnuplot did not finish %s within %d s and was killed%s%s", gp, timeout_s,
-			 got ? "; it said:\n" : "", err);
-		return -1;
+		if (runner_stop_signal) {
+			snprintf(msg, len, "interrupted while gnuplot ran %s", gp);
+			return -ETIMEDOUT;
+		}
+		snprintf(msg, len, "gnuplot did not finish %s within %d s and was killed; the charts after it "
+			 "are not rendered either%s%s", gp, timeout_s, got ? "; it said:\n" : "", err);
+		return -ETIMEDOUT;
 	}
 	if (w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		int code = w < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -382,8 +389,14 @@ static int chart_finish(struct charts_run *cr, const char *name, const char *tpl
 	if (!cr->gnuplot)
 		return 0;
 	char msg[2400];
-	if (gnuplot_render(cr->dir, name, cr->timeout_s, msg, sizeof(msg)) != 0) {
-		fprintf(stderr, "ipcbench: chart %s/%s.png: %s\n", cr->dir, name, msg);
+	int rc = gnuplot_render(cr->dir, name, cr->timeout_s, msg, sizeof(msg));
+	if (rc == -ETIMEDOUT)
+		cr->gnuplot = false; /* one stuck gnuplot is enough waiting */
+	if (rc != 0) {
+		char png[4096];
+		snprintf(png, sizeof(png), "%s/%s.png", cr->dir, name);
+		unlink(png); /* a half-written or foreign file must not pass for the chart */
+		fprintf(stderr, "ipcbench: chart %s: %s\n", png, msg);
 		cr->set->failed++;
 	} else {
 		c->rendered = true;

@@ -264,6 +264,50 @@ static void test_compare_same_file(void **state)
 	free(err);
 }
 
+/* A stand-in gnuplot in an otherwise empty PATH directory: an executable script given as text. */
+static void fake_gnuplot(const char *dir, const char *script)
+{
+	char path[700];
+	snprintf(path, sizeof(path), "%s/gnuplot", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(script, f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0700), 0);
+}
+
+/* gnuplot that fails, or writes something that is not a PNG: reported, exit 1, results still there. */
+static void test_gnuplot_failures_reported(void **state)
+{
+	struct bundle *b = *state;
+	char bin[600], path_env[700], src[512], out_dir[600];
+	snprintf(bin, sizeof(bin), "%s/bin", b->nopath);
+	assert_int_equal(mkdir(bin, 0700), 0);
+	snprintf(path_env, sizeof(path_env), "PATH=%s:/usr/bin:/bin", bin);
+	snprintf(src, sizeof(src), "%s/run/results.json", b->dir);
+	snprintf(out_dir, sizeof(out_dir), "%s/fake", b->nopath);
+	const char *args[] = { "plot", src, "-o", out_dir, NULL };
+	const char *env[] = { path_env, NULL };
+	char *err = NULL;
+
+	fake_gnuplot(bin, "#!/bin/sh\necho 'line 7: boom' >&2\nexit 3\n");
+	assert_int_equal(tool_run_env(args, env, NULL, &err, 60), 1);
+	assert_non_null(strstr(err, "line 7: boom"));
+	assert_non_null(strstr(err, "exit 3"));
+	assert_true(exists(out_dir, "results.json") && exists(out_dir, "report.md"));
+	free(err);
+
+	/* the last argument is NAME.gp, run in the bundle directory */
+	fake_gnuplot(bin, "#!/bin/sh\nfor a; do last=$a; done\necho 'not a picture' > \"${last%.gp}.png\"\n");
+	assert_int_equal(tool_run_env(args, env, NULL, &err, 60), 1);
+	assert_non_null(strstr(err, "is not a PNG"));
+	free(err);
+	char *md = slurp(out_dir, "report.md");
+	assert_null(strstr(md, ".png)")); /* no chart that is not one is shown */
+	free(md);
+	assert_int_equal(count_files(out_dir, ".png"), 0); /* nor left in the bundle */
+}
+
 /* Each bad input: exit 2 and one line on stderr naming the problem, nothing written. */
 static void expect_bad(const char *const *args, const char *needle)
 {
@@ -328,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_no_gnuplot_one_warning),
 		cmocka_unit_test(test_plot_into_new_dir),
 		cmocka_unit_test(test_compare_same_file),
+		cmocka_unit_test(test_gnuplot_failures_reported),
 		cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
