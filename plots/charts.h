@@ -31,7 +31,4 @@ struct chart_set {
  */
 int charts_write(const char *dir, const json_t *doc, struct chart_set *set, int timeout_s);
 
-/** Whether an executable called name is in $PATH (as execvp would find it). */
-bool charts_in_path(const char *name);
-
 #endif

@@ -12,7 +12,7 @@
 
 #include "support.h"
 
-#include "plots/charts.h"
+#include "plots/gnuplot.h"
 
 /* A short real run: one mechanism, one repetition, small sizes. */
 #define RUN_ARGS "-m", "pipe", "--quick", "-r", "1", "-d", "0.02", "--quiet"
@@ -175,7 +175,7 @@ static void test_bundle_files(void **state)
 	/* every chart has its script and data beside it */
 	assert_true(exists(out_dir, "latency-process.gp") && exists(out_dir, "latency-process.dat"));
 	assert_true(exists(out_dir, "throughput-process.gp") && exists(out_dir, "percentiles-process.gp"));
-	if (charts_in_path("gnuplot")) {
+	if (gnuplot_in_path()) {
 		assert_int_equal(check_inline_pngs(out_dir, md), count_files(out_dir, ".gp"));
 		assert_true(is_png(out_dir, "latency-process.png"));
 	}
@@ -204,7 +204,7 @@ static void test_no_gnuplot_one_warning(void **state)
 	free(err);
 
 	/* plot renders them later, into the same directory */
-	if (charts_in_path("gnuplot")) {
+	if (gnuplot_in_path()) {
 		char results[600];
 		snprintf(results, sizeof(results), "%s/results.json", out_dir);
 		const char *plot[] = { "plot", results, "-o", out_dir, NULL };
