@@ -174,8 +174,7 @@ static int parse_time_flag(const char *flag, const char *arg, int64_t *out)
 	return 0;
 }
 
-/* Is dir something -o may write into: missing, empty, or an earlier bundle? */
-static int check_out_dir(const char *dir, bool force)
+int cli_check_out_dir(const char *dir, bool force)
 {
 	struct stat sb;
 	if (stat(dir, &sb) != 0) {
@@ -380,6 +379,6 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	if ((rc = complete(cfg)))
 		return rc;
 	if (cfg->out_dir && !cfg->list)
-		return check_out_dir(cfg->out_dir, cfg->force);
+		return cli_check_out_dir(cfg->out_dir, cfg->force);
 	return 0;
 }

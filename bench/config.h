@@ -41,4 +41,11 @@ struct config {
  */
 int cli_parse(int argc, char **argv, struct config *cfg);
 
+/**
+ * May -o write into dir: missing (then created), empty, an earlier bundle
+ * (holds results.json), or anything with force? 0, or 2 after printing one
+ * line naming the directory and the fix. Shared with `ipcbench plot`.
+ */
+int cli_check_out_dir(const char *dir, bool force);
+
 #endif

@@ -1,0 +1,223 @@
+/* `ipcbench compare BASE.json NEW.json`: the rows of two runs side by side, as new/base ratios. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "output.h"
+#include "parse.h"
+#include "report.h"
+
+/* One figure of a row as the comparison shows it. */
+struct figure {
+	const char *title;
+	bool lower_better;
+};
+
+enum { FIG_P50, FIG_P99, FIG_MBPS, FIG_N };
+
+static const struct figure figures[FIG_N] = {
+	[FIG_P50] = { "p50 RTT", true },
+	[FIG_P99] = { "p99 RTT", true },
+	[FIG_MBPS] = { "MB/s", false },
+};
+
+static double figure_of(const json_t *r, int fig)
+{
+	if (!r || strcmp(doc_str(r, "status"), "ok") != 0)
+		return NAN;
+	switch (fig) {
+	case FIG_P50: return doc_num(json_object_get(r, "rtt_ns"), "p50");
+	case FIG_P99: return doc_num(json_object_get(r, "rtt_ns"), "p99");
+	default: return doc_num(r, "bytes_per_s");
+	}
+}
+
+static const char *fmt_figure(double v, int fig, char *buf, size_t len)
+{
+	if (!isfinite(v))
+		snprintf(buf, len, "-");
+	else if (fig == FIG_MBPS)
+		snprintf(buf, len, v >= 1e8 ? "%.0f" : v >= 1e7 ? "%.1f" : "%.3g", v / 1e6);
+	else
+		fmt_ns(v, buf, len);
+	return buf;
+}
+
+static bool same_case(const json_t *a, const json_t *b)
+{
+	return strcmp(doc_str(a, "mechanism"), doc_str(b, "mechanism")) == 0 &&
+	       strcmp(doc_str(a, "pattern"), doc_str(b, "pattern")) == 0 &&
+	       doc_num(a, "size_bytes") == doc_num(b, "size_bytes");
+}
+
+static const json_t *find_case(const json_t *results, const json_t *like)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(results, i, r)
+		if (same_case(r, like))
+			return r;
+	return NULL;
+}
+
+/* The row's headline figure: what its spread_pct measures. */
+static int headline(const json_t *r)
+{
+	return strcmp(doc_str(r, "pattern"), "pingpong") == 0 ? FIG_P50 : FIG_MBPS;
+}
+
+/* Print "what: a vs b" for each listed field of two objects that differs; returns how many did. */
+static int diff_fields(const char *what, const json_t *a, const json_t *b, const char *const *keys, FILE *out)
+{
+	int n = 0;
+	const char *key;
+	json_t *v;
+	json_t *all = json_object();
+	if (keys) {
+		for (; *keys; keys++)
+			json_object_set_new(all, *keys, json_true());
+	} else {
+		json_object_foreach((json_t *)a, key, v)
+			json_object_set_new(all, key, json_true());
+		json_object_foreach((json_t *)b, key, v)
+			json_object_set_new(all, key, json_true());
+	}
+	json_object_foreach(all, key, v) {
+		const json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
+		if (x && y && json_equal(x, y))
+			continue;
+		if (!x && !y)
+			continue;
+		char *xs = x ? json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		char *ys = y ? json_dumps(y, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		fprintf(out, "%s %s %s vs %s", n ? "," : what, key, xs ? xs : "(absent)", ys ? ys : "(absent)");
+		free(xs);
+		free(ys);
+		n++;
+	}
+	if (n)
+		fputs("\n", out);
+	json_decref(all);
+	return n;
+}
+
+static void print_run(const char *label, const char *path, const json_t *doc, FILE *out)
+{
+	char host[400];
+	fprintf(out, "%-5s %s: %s, ipcbench %s (%s)\n", label, path, report_host_line(doc, host, sizeof(host)),
+		doc_str(doc, "version"), doc_str(json_object_get(doc, "host"), "git_rev"));
+}
+
+static void print_context(const char *base_path, const json_t *base, const char *new_path, const json_t *new,
+			  FILE *out)
+{
+	static const char *const host_keys[] = { "kernel", "cpu_model", "ncpu", NULL };
+	static const char *const build_keys[] = { "compiler", "build_type", "git_rev", "libzmq", NULL };
+	const json_t *hb = json_object_get(base, "host"), *hn = json_object_get(new, "host");
+	print_run("base", base_path, base, out);
+	print_run("new", new_path, new, out);
+	int differ = diff_fields("hosts differ:", hb, hn, host_keys, out);
+	differ += diff_fields("configurations differ:", json_object_get(base, "config"), json_object_get(new, "config"),
+			      NULL, out);
+	diff_fields("builds differ:", hb, hn, build_keys, out);
+	if (!differ)
+		fputs("same host (kernel, CPU model, CPU count) and same configuration\n", out);
+	fputs("\nratio = new/base. RTT: lower is better, so below 1.00x is better; MB/s: higher is better.\n"
+	      "'*' marks a change larger than both runs' spread (p50 for pingpong rows, MB/s for stream rows);\n"
+	      "verdict says better or worse only then, 'within spread' otherwise, '?' without a spread (-r 1).\n\n",
+	      out);
+}
+
+/* Width of the mechanism column: the longest name in either run. */
+static int name_width(const json_t *a, const json_t *b)
+{
+	int w = (int)strlen("mechanism");
+	const json_t *docs[2] = { a, b };
+	for (int d = 0; d < 2; d++) {
+		size_t i;
+		json_t *r;
+		json_array_foreach(json_object_get(docs[d], "results"), i, r)
+			if ((int)strlen(doc_str(r, "mechanism")) > w)
+				w = (int)strlen(doc_str(r, "mechanism"));
+	}
+	return w;
+}
+
+static void print_header(int w, FILE *out)
+{
+	fprintf(out, "%-*s %-8s %5s", w, "mechanism", "pattern", "size");
+	for (int f = 0; f < FIG_N; f++)
+		fprintf(out, "  %10s %10s %7s", f == FIG_MBPS ? "MB/s base" : f == FIG_P50 ? "p50 base" : "p99 base",
+			f == FIG_MBPS ? "MB/s new" : f == FIG_P50 ? "p50 new" : "p99 new", "ratio");
+	fprintf(out, "  %s\n", "verdict");
+}
+
+/* One matched (or unmatched) case. */
+static void print_pair(int w, const json_t *b, const json_t *n, FILE *out)
+{
+	const json_t *any = b ? b : n;
+	char size[16];
+	format_size((uint64_t)doc_num(any, "size_bytes"), size, sizeof(size));
+	fprintf(out, "%-*s %-8s %5s", w, doc_str(any, "mechanism"), doc_str(any, "pattern"), size);
+	if (!b || !n || strcmp(doc_str(b, "status"), "ok") || strcmp(doc_str(n, "status"), "ok")) {
+		fprintf(out, "  base: %s, new: %s\n", b ? doc_str(b, "status") : "not run", n ? doc_str(n, "status") : "not run");
+		return;
+	}
+	int head = headline(any);
+	double sb = doc_num(b, "spread_pct"), sn = doc_num(n, "spread_pct");
+	double limit = sb > sn ? sb : sn;
+	const char *verdict = "";
+	for (int f = 0; f < FIG_N; f++) {
+		double x = figure_of(b, f), y = figure_of(n, f);
+		char xs[24], ys[24], ratio[16] = "-";
+		bool marked = false;
+		if (isfinite(x) && isfinite(y) && x > 0) {
+			double change = 100 * fabs(y / x - 1);
+			marked = f == head && isfinite(limit) && change > limit;
+			snprintf(ratio, sizeof(ratio), "%.2fx%s", y / x, marked ? "*" : "");
+			if (f == head) {
+				bool better = figures[f].lower_better ? y < x : y > x;
+				verdict = !isfinite(limit) ? "?" : marked ? (better ? "better" : "worse") : "within spread";
+			}
+		}
+		fprintf(out, "  %10s %10s %7s", fmt_figure(x, f, xs, sizeof(xs)), fmt_figure(y, f, ys, sizeof(ys)), ratio);
+	}
+	fprintf(out, "  %s\n", verdict);
+}
+
+int compare_main(int argc, char **argv)
+{
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		puts("usage: ipcbench compare BASE.json NEW.json\n"
+		     "Print the rows of two runs side by side (matched by mechanism, pattern and size)\n"
+		     "with new/base ratios, and say where hosts or configurations differ.");
+		return 0;
+	}
+	if (argc != 3) {
+		fprintf(stderr, "ipcbench: compare: %s; use: ipcbench compare BASE.json NEW.json\n",
+			argc < 3 ? "give two results files" : "give exactly two results files");
+		return 2;
+	}
+	json_t *base = bundle_load(argv[1], "compare");
+	json_t *new = base ? bundle_load(argv[2], "compare") : NULL;
+	if (!new) {
+		json_decref(base);
+		return 2;
+	}
+	print_context(argv[1], base, argv[2], new, stdout);
+	int w = name_width(base, new);
+	print_header(w, stdout);
+	const json_t *rb = json_object_get(base, "results"), *rn = json_object_get(new, "results");
+	size_t i;
+	json_t *r;
+	json_array_foreach(rb, i, r)
+		print_pair(w, r, find_case(rn, r), stdout);
+	json_array_foreach(rn, i, r)
+		if (!find_case(rb, r))
+			print_pair(w, NULL, r, stdout);
+	json_decref(base);
+	json_decref(new);
+	return fflush(stdout) == 0 ? 0 : 1;
+}

@@ -1,0 +1,634 @@
+/* report.md: host, configuration, summary tables, charts, rows not measured, how to reproduce and read. */
+#include "report.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bundle.h"
+#include "output.h"
+#include "parse.h"
+
+/* A Markdown table held until every cell is known, so columns are padded and read as a table in plain text too. */
+struct mdtable {
+	int cols;
+	const char *align; /* one 'l' or 'r' per column */
+	char **cell;       /* row-major; the first row is the header */
+	int n, cap;
+};
+
+static void md_cell(struct mdtable *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void md_cell(struct mdtable *t, const char *fmt, ...)
+{
+	if (t->n == t->cap) {
+		int cap = t->cap ? t->cap * 2 : 64;
+		char **cell = realloc(t->cell, (size_t)cap * sizeof(*cell));
+		if (!cell)
+			return;
+		t->cell = cell;
+		t->cap = cap;
+	}
+	char buf[512], out[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	size_t j = 0;
+	for (const char *p = buf; *p && j < sizeof(out) - 2; p++) {
+		if (*p == '|') /* a reason may hold one; it would split the cell */
+			out[j++] = '\\';
+		out[j++] = *p == '\n' ? ' ' : *p;
+	}
+	out[j] = '\0';
+	t->cell[t->n++] = strdup(out);
+}
+
+/* Display width of UTF-8 text: continuation bytes take no column. */
+static int text_width(const char *s)
+{
+	int w = 0;
+	for (; s && *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+static void md_print(struct mdtable *t, FILE *out)
+{
+	int width[16] = { 0 };
+	for (int i = 0; i < t->n; i++) {
+		int w = text_width(t->cell[i]);
+		if (w > width[i % t->cols])
+			width[i % t->cols] = w;
+	}
+	for (int c = 0; c < t->cols; c++)
+		width[c] = width[c] < 3 ? 3 : width[c];
+	for (int i = 0; i < t->n; i++) {
+		int c = i % t->cols, pad = width[c] - text_width(t->cell[i]);
+		const char *s = t->cell[i] ? t->cell[i] : "";
+		fprintf(out, "| %*s%s%*s ", t->align[c] == 'r' ? pad : 0, "", s, t->align[c] == 'r' ? 0 : pad, "");
+		if (c == t->cols - 1) {
+			fputs("|\n", out);
+			if (i == t->cols - 1) {
+				for (int k = 0; k < t->cols; k++) {
+					fputs("| ", out);
+					for (int d = 0; d < width[k] - 1; d++)
+						fputc('-', out);
+					fprintf(out, "%c ", t->align[k] == 'r' ? ':' : '-');
+				}
+				fputs("|\n", out);
+			}
+		}
+	}
+	for (int i = 0; i < t->n; i++)
+		free(t->cell[i]);
+	free(t->cell);
+	t->cell = NULL;
+	t->n = t->cap = 0;
+}
+
+static void md_header(struct mdtable *t, const char *align, const char *const *names)
+{
+	memset(t, 0, sizeof(*t));
+	t->cols = (int)strlen(align);
+	t->align = align;
+	for (int c = 0; c < t->cols; c++)
+		md_cell(t, "%s", names[c]);
+}
+
+/* --- figures --- */
+
+static const char *fmt_mbps(double bytes_per_s, char *buf, size_t len)
+{
+	double v = bytes_per_s / 1e6;
+	if (!isfinite(v))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : v >= 0.01 ? "%.2f" : "<0.01", v);
+	return buf;
+}
+
+/* 812, 12.3k, 4.58M: a rate to three figures. */
+static const char *fmt_count(double v, char *buf, size_t len)
+{
+	if (!isfinite(v))
+		snprintf(buf, len, "-");
+	else if (v >= 1e6)
+		snprintf(buf, len, "%.3gM", v / 1e6);
+	else if (v >= 1e3)
+		snprintf(buf, len, "%.3gk", v / 1e3);
+	else
+		snprintf(buf, len, "%.3g", v);
+	return buf;
+}
+
+/* 1 MiB, 208 KiB, 8 KiB, 100 B: a kernel limit in bytes. */
+static const char *fmt_bytes(uint64_t b, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB" };
+	int u = 0;
+	while (u < 3 && b >= 1024 && b % 1024 == 0) {
+		b /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%llu %s", (unsigned long long)b, unit[u]);
+	return buf;
+}
+
+static const char *fmt_ratio(double r, char *buf, size_t len)
+{
+	if (!isfinite(r))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, r >= 100 ? "%.0fx" : r >= 10 ? "%.1fx" : r >= 0.1 ? "%.2fx" : "%.2gx", r);
+	return buf;
+}
+
+static const char *fmt_pct(double p, char *buf, size_t len)
+{
+	if (!isfinite(p))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.1f%%", p);
+	return buf;
+}
+
+static const char *fmt_rtt(const json_t *r, const char *key, char *buf, size_t len)
+{
+	double v = doc_num(json_object_get(r, "rtt_ns"), key);
+	return isfinite(v) ? fmt_ns(v, buf, len) : strcpy(buf, "-");
+}
+
+static const char *size_of(const json_t *r, char *buf, size_t len)
+{
+	double s = doc_num(r, "size_bytes");
+	return format_size(s >= 0 ? (uint64_t)s : 0, buf, len);
+}
+
+static bool status_is(const json_t *r, const char *status)
+{
+	return strcmp(doc_str(r, "status"), status) == 0;
+}
+
+/* --- shared lines --- */
+
+const char *report_host_line(const json_t *doc, char *buf, size_t len)
+{
+	const json_t *host = json_object_get(doc, "host");
+	const json_t *run = json_object_get(doc, "run");
+	char when[40] = "";
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(doc_str(run, "started_utc"), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		strftime(when, sizeof(when), ", %Y-%m-%d %H:%M UTC", &tm);
+	double ncpu = doc_num(host, "ncpu");
+	snprintf(buf, len, "%s, %.0f CPU%s, Linux %s%s", *doc_str(host, "cpu_model") ? doc_str(host, "cpu_model") : "unknown CPU",
+		 isfinite(ncpu) ? ncpu : 0, ncpu == 1 ? "" : "s", doc_str(host, "kernel"), when);
+	return buf;
+}
+
+/* Words the shell reads as they are; anything else goes in single quotes. */
+void report_shell_word(const char *w, FILE *out)
+{
+	bool plain = *w != '\0';
+	for (const char *p = w; *p && plain; p++)
+		plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=:,./@%", *p) != NULL;
+	if (plain) {
+		fputs(w, out);
+		return;
+	}
+	fputc('\'', out);
+	for (const char *p = w; *p; p++) {
+		if (*p == '\'')
+			fputs("'\\''", out);
+		else
+			fputc(*p, out);
+	}
+	fputc('\'', out);
+}
+
+void report_command(const json_t *doc, FILE *out)
+{
+	size_t i;
+	json_t *w;
+	json_array_foreach(json_object_get(json_object_get(doc, "run"), "argv"), i, w) {
+		if (i)
+			fputc(' ', out);
+		report_shell_word(json_is_string(w) ? json_string_value(w) : "", out);
+	}
+}
+
+/* --- sections --- */
+
+static void limits_line(const json_t *limits, FILE *out)
+{
+	const char *key;
+	json_t *v;
+	int n = 0;
+	json_object_foreach((json_t *)limits, key, v) {
+		if (!json_is_integer(v))
+			continue;
+		size_t k = strlen(key);
+		bool bytes = k > 6 && strcmp(key + k - 6, "_bytes") == 0;
+		char val[32];
+		if (bytes)
+			fmt_bytes((uint64_t)json_integer_value(v), val, sizeof(val));
+		else
+			snprintf(val, sizeof(val), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		fprintf(out, "%s%.*s %s", n++ ? ", " : "", (int)(bytes ? k - 6 : k), key, val);
+	}
+	if (!n)
+		fputs("not recorded", out);
+}
+
+static void host_section(const json_t *doc, FILE *out)
+{
+	const json_t *host = json_object_get(doc, "host"), *cfg = json_object_get(doc, "config");
+	const json_t *run = json_object_get(doc, "run");
+	double mem = doc_num(host, "mem_bytes"), ncpu = doc_num(host, "ncpu");
+	fputs("## Host and configuration\n\n", out);
+	fprintf(out, "- **CPU:** %s, %.0f online, %s; memory %.1f GiB\n", doc_str(host, "cpu_model"),
+		isfinite(ncpu) ? ncpu : 0, doc_str(host, "machine"), isfinite(mem) ? mem / (1 << 30) : 0.0);
+	fprintf(out, "- **Kernel:** Linux %s\n", doc_str(host, "kernel"));
+	fprintf(out, "- **Build:** ipcbench %s, git %s, %s build, %s; libzmq %s\n", doc_str(doc, "version"),
+		doc_str(host, "git_rev"), doc_str(host, "build_type"), doc_str(host, "compiler"), doc_str(host, "libzmq"));
+	fputs("- **IPC limits here:** ", out);
+	limits_line(json_object_get(host, "limits"), out);
+	fputs("\n", out);
+	double reps = doc_num(cfg, "repetitions");
+	char d[24], w[24], t[24];
+	fprintf(out, "- **Timing:** %.0f repetition%s per case, each a %s timed span after %s of warmup; "
+		     "a row is the median of its repetitions; no single step may block longer than %s\n",
+		isfinite(reps) ? reps : 0, reps == 1 ? "" : "s", fmt_ns(doc_num(cfg, "duration_s") * 1e9, d, sizeof(d)),
+		fmt_ns(doc_num(cfg, "warmup_s") * 1e9, w, sizeof(w)), fmt_ns(doc_num(cfg, "timeout_s") * 1e9, t, sizeof(t)));
+	const json_t *pin = json_object_get(cfg, "pin");
+	if (json_is_array(pin) && json_array_size(pin) == 2)
+		fprintf(out, "- **Pinning:** side A on CPU %" JSON_INTEGER_FORMAT ", side B on CPU %" JSON_INTEGER_FORMAT
+			     " (pinned before any helper thread exists, so libzmq's I/O threads share their side's CPU)\n",
+			json_integer_value(json_array_get(pin, 0)), json_integer_value(json_array_get(pin, 1)));
+	else
+		fputs("- **Pinning:** none (`--pin none`): the scheduler placed both sides\n", out);
+	fprintf(out, "- **Verification:** every message's header is checked (lost, duplicate, reordered, corrupt); "
+		     "pingpong checks every payload, stream the payload of %s\n",
+		*doc_str(cfg, "verify_stream_payload") ? doc_str(cfg, "verify_stream_payload") : "sampled messages");
+	const json_t *sizes = json_object_get(cfg, "sizes_bytes");
+	if (json_is_array(sizes) && json_array_size(sizes)) {
+		fputs("- **Sizes:** ", out);
+		size_t i;
+		json_t *s;
+		json_array_foreach(sizes, i, s) {
+			char b[16];
+			fprintf(out, "%s%s", i ? ", " : "", format_size((uint64_t)json_integer_value(s), b, sizeof(b)));
+		}
+		fputs(" bytes (K = 1024), the whole message with its 24-byte header\n", out);
+	}
+	fprintf(out, "- **Run:** started %s, took %.1f s", doc_str(run, "started_utc"), doc_num(run, "duration_s"));
+	if (json_is_integer(json_object_get(run, "interrupted_by_signal")))
+		fprintf(out, "; **interrupted by signal %" JSON_INTEGER_FORMAT "**: only the rows finished before it are here",
+			json_integer_value(json_object_get(run, "interrupted_by_signal")));
+	fputs("\n\n", out);
+}
+
+/* The charts whose names start with prefix, each with its caption and the files to re-render it. */
+static void charts_section(const struct chart_set *set, const char *prefix, FILE *out)
+{
+	for (int i = 0; set && i < set->n; i++) {
+		const struct chart *c = &set->chart[i];
+		if (strncmp(c->name, prefix, strlen(prefix)) != 0)
+			continue;
+		if (c->rendered)
+			fprintf(out, "![%s](%s.png)\n\n", c->caption, c->name);
+		else
+			fprintf(out, "`%s.png` was not rendered (%s).\n\n", c->name,
+				set->gnuplot_missing ? "gnuplot was not found" : "gnuplot failed; see the run's messages");
+		fprintf(out, "*%s* Data: [%s.dat](%s.dat), script: [%s.gp](%s.gp).\n\n", c->caption, c->name, c->name,
+			c->name, c->name);
+	}
+}
+
+static int count_rows(const json_t *results, const char *pattern, const char *status)
+{
+	size_t i;
+	json_t *r;
+	int n = 0;
+	json_array_foreach(results, i, r)
+		n += (!pattern || strcmp(doc_str(r, "pattern"), pattern) == 0) && status_is(r, status);
+	return n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Mechanisms down, sizes across, one figure per cell: the table to paste. */
+static void glance_table(const json_t *results, const char *pattern, FILE *out)
+{
+	double sizes[14];
+	int ns = 0;
+	const char *mechs[128];
+	int nm = 0;
+	size_t i;
+	json_t *r;
+	json_array_foreach(results, i, r) {
+		if (strcmp(doc_str(r, "pattern"), pattern) != 0)
+			continue;
+		double sz = doc_num(r, "size_bytes");
+		int k = 0;
+		while (k < ns && sizes[k] != sz)
+			k++;
+		if (k == ns && ns < 14)
+			sizes[ns++] = sz;
+		const char *m = doc_str(r, "mechanism");
+		k = 0;
+		while (k < nm && strcmp(mechs[k], m) != 0)
+			k++;
+		if (k == nm && nm < 128)
+			mechs[nm++] = m;
+	}
+	qsort(sizes, (size_t)ns, sizeof(double), cmp_double);
+	bool pingpong = strcmp(pattern, "pingpong") == 0;
+	char align[17] = "ll";
+	const char *head[16] = { "mechanism", "group" };
+	char names[14][16];
+	for (int k = 0; k < ns; k++) {
+		format_size((uint64_t)sizes[k], names[k], sizeof(names[k]));
+		head[k + 2] = names[k];
+		align[k + 2] = 'r';
+	}
+	struct mdtable t;
+	md_header(&t, align, head);
+	for (int m = 0; m < nm; m++) {
+		md_cell(&t, "%s", mechs[m]);
+		const char *group = "";
+		json_array_foreach(results, i, r)
+			if (!*group && strcmp(doc_str(r, "mechanism"), mechs[m]) == 0)
+				group = doc_str(r, "group");
+		md_cell(&t, "%s", group);
+		for (int k = 0; k < ns; k++) {
+			const json_t *hit = NULL;
+			json_array_foreach(results, i, r)
+				if (!hit && strcmp(doc_str(r, "pattern"), pattern) == 0 &&
+				    strcmp(doc_str(r, "mechanism"), mechs[m]) == 0 && doc_num(r, "size_bytes") == sizes[k])
+					hit = r;
+			char v[24] = "";
+			if (hit && status_is(hit, "ok"))
+				pingpong ? fmt_rtt(hit, "p50", v, sizeof(v)) : fmt_mbps(doc_num(hit, "bytes_per_s"), v, sizeof(v));
+			else if (hit)
+				snprintf(v, sizeof(v), "%s", status_is(hit, "failed") ? "**failed**" : "n/a");
+			md_cell(&t, "%s", v);
+		}
+	}
+	md_print(&t, out);
+	fputs("\n", out);
+}
+
+static void glance_section(const json_t *doc, FILE *out)
+{
+	const json_t *results = json_object_get(doc, "results");
+	bool pp = count_rows(results, "pingpong", "ok") > 0, st = count_rows(results, "stream", "ok") > 0;
+	if (!pp && !st)
+		return;
+	fputs("## At a glance\n\n", out);
+	if (pp) {
+		fputs("**p50 round-trip time** (pingpong; one way is half of it), by message size:\n\n", out);
+		glance_table(results, "pingpong", out);
+	}
+	if (st) {
+		fputs("**Stream throughput, MB/s** (10^6 bytes/s the receiver got), by message size:\n\n", out);
+		glance_table(results, "stream", out);
+	}
+	fputs("`n/a`: unsupported on this host, see [Rows not measured](#rows-not-measured). "
+	      "Percentiles, floor ratios and spreads are in the sections below.\n\n", out);
+}
+
+static void pingpong_section(const json_t *doc, const struct chart_set *set, FILE *out)
+{
+	const json_t *results = json_object_get(doc, "results");
+	if (!count_rows(results, "pingpong", "ok"))
+		return;
+	fputs("## Round-trip latency (pingpong)\n\n"
+	      "A sends a message, B echoes it whole; each round trip is timed on its own. "
+	      "Median of the repetitions; RTT is the full round trip, not one way.\n\n", out);
+	charts_section(set, "latency-", out);
+	charts_section(set, "percentiles-", out);
+	charts_section(set, "floor-", out);
+	static const char *const head[] = { "mechanism", "group", "size", "p50 RTT", "p99 RTT", "p99.9 RTT",
+					    "MB/s", "x floor", "spread" };
+	struct mdtable t;
+	md_header(&t, "lllrrrrrr", head);
+	size_t i;
+	json_t *r;
+	json_array_foreach(results, i, r) {
+		if (strcmp(doc_str(r, "pattern"), "pingpong") || !status_is(r, "ok"))
+			continue;
+		char a[24], b[24], c[24], s[16];
+		md_cell(&t, "%s", doc_str(r, "mechanism"));
+		md_cell(&t, "%s", doc_str(r, "group"));
+		md_cell(&t, "%s", size_of(r, s, sizeof(s)));
+		md_cell(&t, "%s", fmt_rtt(r, "p50", a, sizeof(a)));
+		md_cell(&t, "%s", fmt_rtt(r, "p99", b, sizeof(b)));
+		md_cell(&t, "%s", fmt_rtt(r, "p999", c, sizeof(c)));
+		md_cell(&t, "%s", fmt_mbps(doc_num(r, "bytes_per_s"), a, sizeof(a)));
+		md_cell(&t, "%s", fmt_ratio(doc_num(r, "floor_ratio"), b, sizeof(b)));
+		md_cell(&t, "%s", fmt_pct(doc_num(r, "spread_pct"), c, sizeof(c)));
+	}
+	md_print(&t, out);
+	fputs("\n", out);
+}
+
+static void stream_section(const json_t *doc, const struct chart_set *set, FILE *out)
+{
+	const json_t *results = json_object_get(doc, "results");
+	if (!count_rows(results, "stream", "ok"))
+		return;
+	fputs("## Throughput (stream)\n\n"
+	      "A sends back to back, B receives and checks; throughput is B's bytes over B's time from first "
+	      "to last message. Median of the repetitions.\n\n", out);
+	charts_section(set, "throughput-", out);
+	static const char *const head[] = { "mechanism", "group", "size", "MB/s", "msgs/s", "x floor", "spread" };
+	struct mdtable t;
+	md_header(&t, "lllrrrr", head);
+	size_t i;
+	json_t *r;
+	json_array_foreach(results, i, r) {
+		if (strcmp(doc_str(r, "pattern"), "stream") || !status_is(r, "ok"))
+			continue;
+		char a[24], s[16];
+		double mps = doc_num(r, "msgs_per_s");
+		md_cell(&t, "%s", doc_str(r, "mechanism"));
+		md_cell(&t, "%s", doc_str(r, "group"));
+		md_cell(&t, "%s", size_of(r, s, sizeof(s)));
+		md_cell(&t, "%s", fmt_mbps(doc_num(r, "bytes_per_s"), a, sizeof(a)));
+		md_cell(&t, "%s", fmt_count(mps, s, sizeof(s)));
+		md_cell(&t, "%s", fmt_ratio(doc_num(r, "floor_ratio"), a, sizeof(a)));
+		md_cell(&t, "%s", fmt_pct(doc_num(r, "spread_pct"), a, sizeof(a)));
+	}
+	md_print(&t, out);
+	fputs("\n", out);
+}
+
+/* Leaf values of an experiment's result as path = value rows: a plain view until it has a table of its own. */
+static void models_flatten(struct mdtable *t, const char *prefix, const json_t *v)
+{
+	if (json_is_object(v)) {
+		const char *key;
+		json_t *x;
+		json_object_foreach((json_t *)v, key, x) {
+			char path[200];
+			snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", key);
+			models_flatten(t, path, x);
+		}
+		return;
+	}
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
+	md_cell(t, "%s", prefix);
+	md_cell(t, "%s", text ? text : "");
+	free(text);
+}
+
+void report_models(const json_t *models, FILE *out)
+{
+	const char *name;
+	json_t *m;
+	json_object_foreach((json_t *)models, name, m) {
+		fprintf(out, "### %s\n\n", name);
+		if (strcmp(doc_str(m, "status"), "failed") == 0) {
+			fprintf(out, "Failed: %s\n\n", doc_str(m, "reason"));
+			continue;
+		}
+		static const char *const head[] = { "figure", "value" };
+		struct mdtable t;
+		md_header(&t, "lr", head);
+		models_flatten(&t, "", m);
+		md_print(&t, out);
+		fputs("\n", out);
+	}
+}
+
+static void models_section(const json_t *doc, const struct chart_set *set, FILE *out)
+{
+	const json_t *models = json_object_get(doc, "models");
+	if (!json_is_object(models) || json_object_size(models) == 0)
+		return;
+	fputs("## Processes vs threads\n\n", out);
+	report_models(models, out);
+	charts_section(set, "spawn", out);
+	charts_section(set, "scaling", out);
+}
+
+static void not_measured_section(const json_t *doc, FILE *out)
+{
+	const json_t *results = json_object_get(doc, "results");
+	int failed = count_rows(results, NULL, "failed"), unsup = count_rows(results, NULL, "unsupported");
+	if (!failed && !unsup)
+		return;
+	fputs("## Rows not measured\n\n"
+	      "A failed row hit an error or a verification failure; an unsupported row is a case this host "
+	      "cannot carry (never clamped to a size that fits).\n\n", out);
+	static const char *const head[] = { "mechanism", "pattern", "size", "status", "reason" };
+	struct mdtable t;
+	md_header(&t, "lllll", head);
+	for (int pass = 0; pass < 2; pass++) {
+		size_t i;
+		json_t *r;
+		json_array_foreach(results, i, r) {
+			if (!status_is(r, pass == 0 ? "failed" : "unsupported"))
+				continue;
+			char s[16];
+			md_cell(&t, "%s", doc_str(r, "mechanism"));
+			md_cell(&t, "%s", doc_str(r, "pattern"));
+			md_cell(&t, "%s", size_of(r, s, sizeof(s)));
+			md_cell(&t, pass == 0 ? "**failed**" : "unsupported");
+			md_cell(&t, "%s", doc_str(r, "reason"));
+		}
+	}
+	md_print(&t, out);
+	fputs("\n", out);
+}
+
+/* An example of RTT and one-way read from this run: the first ok pingpong row. */
+static void read_example(const json_t *doc, FILE *out)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(doc, "results"), i, r) {
+		double p50 = doc_num(json_object_get(r, "rtt_ns"), "p50");
+		if (!status_is(r, "ok") || !isfinite(p50))
+			continue;
+		char a[24], b[24], s[16];
+		fprintf(out, " Here: %s at %s B has a p50 RTT of %s, so a one-way figure is %s (RTT/2).",
+			doc_str(r, "mechanism"), size_of(r, s, sizeof(s)), fmt_ns(p50, a, sizeof(a)),
+			fmt_ns(p50 / 2, b, sizeof(b)));
+		return;
+	}
+}
+
+static void reading_section(const json_t *doc, FILE *out)
+{
+	fputs("## How to read these numbers\n\n"
+	      "- **RTT** is the round-trip time: A's clock (`CLOCK_MONOTONIC`) from before its send to after "
+	      "B's echo arrived. Latency in this report always means RTT. A one-way figure is RTT/2 and is "
+	      "labelled so wherever it is quoted.", out);
+	read_example(doc, out);
+	fputs("\n"
+	      "- **p50, p99, p99.9** are percentiles of the round trips: half of them, 99 in 100 and 999 in "
+	      "1000 took at most this long (log-linear histogram, at most 1% relative error). A p99.9 needs "
+	      "well over 1000 round trips per repetition to be more than the maximum; `samples` in "
+	      "results.json says how many there were.\n"
+	      "- **MB/s** is 10^6 bytes per second. For stream rows it is what the receiver got; for pingpong "
+	      "rows it counts both directions.\n"
+	      "- **x floor** is the row over the hardware floor measured between the same two CPUs in the same "
+	      "run: p50 RTT over the `floor-cacheline` p50 (one cache line bouncing between the CPUs), or "
+	      "MB/s over `floor-memcpy` at the same size. `-` means the floor was not part of the run.\n"
+	      "- **spread** is (max - min) / median over the repetitions of the row's headline figure (p50 RTT "
+	      "for pingpong, MB/s for stream). `-` means one repetition (`-r 1`). Two mechanisms whose "
+	      "difference is smaller than their spread are not measurably different on this host.\n"
+	      "- **Sizes** include the 24-byte header every message carries (magic, length, sequence, checksum); "
+	      "K is 1024 bytes.\n\n", out);
+}
+
+void report_write(const json_t *doc, const struct chart_set *charts, FILE *out)
+{
+	const json_t *results = json_object_get(doc, "results");
+	char host[400];
+	fputs("# ipcbench results\n\n", out);
+	fprintf(out, "Measured on %s with ipcbench %s.", report_host_line(doc, host, sizeof(host)),
+		doc_str(doc, "version"));
+	fputs(" Mechanisms: ", out);
+	size_t i, shown = 0;
+	json_t *r;
+	json_array_foreach(results, i, r) {
+		const char *name = doc_str(r, "mechanism");
+		size_t k = 0;
+		while (k < i && strcmp(doc_str(json_array_get(results, k), "mechanism"), name) != 0)
+			k++;
+		if (k == i)
+			fprintf(out, "%s`%s`", shown++ ? ", " : "", name);
+	}
+	if (!shown)
+		fputs("none", out);
+	fprintf(out, ". Every message was verified: lost, duplicated, reordered or corrupt messages fail a row.\n\n");
+	int failed = count_rows(results, NULL, "failed");
+	if (failed)
+		fprintf(out, "**%d row%s failed**; see [Rows not measured](#rows-not-measured).\n\n", failed,
+			failed == 1 ? "" : "s");
+	if (charts && charts->gnuplot_missing && charts->n)
+		fputs("Charts were not rendered because gnuplot was not found. Install it (`apt-get install "
+		      "gnuplot-nox`), then run `ipcbench plot results.json -o .` in this directory.\n\n", out);
+	glance_section(doc, out);
+	host_section(doc, out);
+	pingpong_section(doc, charts, out);
+	stream_section(doc, charts, out);
+	models_section(doc, charts, out);
+	not_measured_section(doc, out);
+	fputs("## Reproduce\n\n```sh\n", out);
+	report_command(doc, out);
+	fputs("\n```\n\nThe figures above are in results.json (every field, schema 1) and results.csv; "
+	      "`ipcbench compare results.json NEW.json` sets a later run beside this one.\n\n", out);
+	reading_section(doc, out);
+}

@@ -1,0 +1,26 @@
+/* report.md: the part of a bundle people paste into design reviews. */
+#ifndef IPCBENCH_REPORT_H
+#define IPCBENCH_REPORT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "plots/charts.h"
+
+/** Write report.md for doc; charts are the ones charts_write produced beside it. */
+void report_write(const json_t *doc, const struct chart_set *charts, FILE *out);
+
+/** "AMD EPYC, 2 CPUs, Linux 6.18.44, 2026-11-26 05:43 UTC": where and when doc was measured. */
+const char *report_host_line(const json_t *doc, char *buf, size_t len);
+
+/** One word as the shell would need it typed: as is when safe, else in single quotes. */
+void report_shell_word(const char *word, FILE *out);
+
+/** run.argv of doc as one shell command line, each word quoted where the shell needs it. */
+void report_command(const json_t *doc, FILE *out);
+
+/** The "models" section (processes vs threads experiments); nothing when models is empty. */
+void report_models(const json_t *models, FILE *out);
+
+#endif
