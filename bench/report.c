@@ -1,6 +1,8 @@
 /* report.md: host, configuration, summary tables, charts, rows not measured, how to reproduce and read. */
 #include "report.h"
 
+#include "model_table.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -493,6 +495,8 @@ static void models_flatten(struct mdtable *t, const char *prefix, const json_t *
 
 void report_models(const json_t *models, FILE *out)
 {
+	model_table_markdown(models, out);
+	fputs("\n", out);
 	const char *name;
 	json_t *m;
 	json_object_foreach((json_t *)models, name, m) {

@@ -613,12 +613,12 @@ static int chart_spawn(struct charts_run *cr)
 			    "(threads in orange; log scale).", NULL, 0);
 }
 
-/* models.scaling.speedup: {"processes": [...], "threads": [...]}, one figure per worker count from 1. */
+/* models.scaling.{process,thread}.speedup: one figure per worker count from 1. */
 static int chart_scaling(struct charts_run *cr)
 {
-	const json_t *speedup =
-		json_object_get(json_object_get(json_object_get(cr->doc, "models"), "scaling"), "speedup");
-	const json_t *procs = json_object_get(speedup, "processes"), *threads = json_object_get(speedup, "threads");
+	const json_t *scaling = json_object_get(json_object_get(cr->doc, "models"), "scaling");
+	const json_t *procs = json_object_get(json_object_get(scaling, "process"), "speedup");
+	const json_t *threads = json_object_get(json_object_get(scaling, "thread"), "speedup");
 	size_t np = json_is_array(procs) ? json_array_size(procs) : 0;
 	size_t nt = json_is_array(threads) ? json_array_size(threads) : 0;
 	size_t workers = np > nt ? np : nt;
@@ -628,7 +628,7 @@ static int chart_scaling(struct charts_run *cr)
 	FILE *f = open_file(cr, name, "dat");
 	if (!f)
 		return -1;
-	fprintf(f, "# ipcbench: models.scaling.speedup; columns: workers processes_speedup threads_speedup\n");
+	fprintf(f, "# ipcbench: models.scaling.{process,thread}.speedup; columns: workers processes_speedup threads_speedup\n");
 	for (size_t w = 0; w < workers; w++) {
 		const json_t *a = json_array_get(procs, w), *b = json_array_get(threads, w);
 		fprintf(f, "%zu ", w + 1);

@@ -313,10 +313,10 @@ static void test_model_charts(void **state)
 	char *dir = temp_dir();
 	json_t *doc = known_doc();
 	json_object_set_new(doc, "models",
-			    json_pack("{s:{s:{s:f, s:f}, s:{s:f}, s:s}, s:{s:{s:[f, f], s:[f, f]}}}",
+			    json_pack("{s:{s:{s:f, s:f}, s:{s:f}, s:s}, s:{s:{s:[f, f]}, s:{s:[f, f]}}}",
 				      "spawn", "fork_ns", "p50", 95000.0, "p99", 180000.0, "thread_create_ns", "p50",
 				      12000.0, "note", "not a figure",
-				      "scaling", "speedup", "processes", 1.0, 1.9, "threads", 1.0, 1.95));
+				      "scaling", "process", "speedup", 1.0, 1.9, "thread", "speedup", 1.0, 1.95));
 	struct chart_set set;
 	assert_int_equal(charts_write(dir, doc, &set, 30), 0);
 	assert_int_equal(set.failed, 0);
@@ -331,7 +331,7 @@ static void test_model_charts(void **state)
 
 	/* other shapes: no chart, no error, and the earlier ones are gone */
 	json_object_set_new(doc, "models",
-			    json_pack("{s:[i], s:{s:{s:s}}}", "spawn", 1, "scaling", "speedup", "processes", "fast"));
+			    json_pack("{s:[i], s:{s:{s:s}}}", "spawn", 1, "scaling", "process", "speedup", "fast"));
 	assert_int_equal(charts_write(dir, doc, &set, 30), 0);
 	assert_null(find_chart(&set, "spawn"));
 	assert_null(find_chart(&set, "scaling"));
