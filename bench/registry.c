@@ -7,9 +7,11 @@
 #include <string.h>
 
 extern const struct transport_ops pipe_ops;
+extern const struct transport_ops mq_ops;
 
 const struct transport_ops *const transport_registry[] = {
 	&pipe_ops,
+	&mq_ops,
 	NULL,
 };
 
