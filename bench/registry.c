@@ -7,9 +7,17 @@
 #include <string.h>
 
 extern const struct transport_ops pipe_ops;
+extern const struct transport_ops mq_ops;
+extern const struct transport_ops zmq_ipc_ops;
+extern const struct transport_ops zmq_tcp_ops;
+extern const struct transport_ops zmq_inproc_ops;
 
 const struct transport_ops *const transport_registry[] = {
 	&pipe_ops,
+	&mq_ops,
+	&zmq_ipc_ops,
+	&zmq_tcp_ops,
+	&zmq_inproc_ops,
 	NULL,
 };
 

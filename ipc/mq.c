@@ -1,0 +1,197 @@
+/* mq: POSIX message queues, one per direction, sized from the kernel's limits at run time. */
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "../bench/host.h"
+#include "names.h"
+#include "transport.h"
+
+#define MQ_MSG_MAX_PATH "/proc/sys/fs/mqueue/msg_max"
+#define MQ_MSGSIZE_MAX_PATH "/proc/sys/fs/mqueue/msgsize_max"
+
+/* mq_state holds the two queue names from creation until both sides opened them. */
+struct mq_state {
+	char name[2][64]; /* [0] carries A to B, [1] B to A */
+	int named[2];     /* created by setup and not unlinked yet */
+};
+
+/* mq_end is one side's pair of descriptors. */
+struct mq_end {
+	mqd_t tx;
+	mqd_t rx;
+	int open;
+};
+
+static size_t mq_max_msg(struct tp_err *why)
+{
+	int64_t max = host_read_limit(MQ_MSGSIZE_MAX_PATH);
+	if (max < 0) {
+		tp_fail(why, ENOENT, "the kernel's fs.mqueue.msgsize_max, which cannot be read from "
+			MQ_MSGSIZE_MAX_PATH " here");
+		return 0;
+	}
+	tp_fail(why, EMSGSIZE, "the kernel's fs.mqueue.msgsize_max (%lld B); raise it with "
+		"sysctl fs.mqueue.msgsize_max=N", (long long)max);
+	return (size_t)max;
+}
+
+/* Why mq_open(O_CREAT) failed, with the limit that refused it and how to raise it. */
+static int mq_create_failed(struct tp_err *err, int code, const struct mq_attr *a)
+{
+	/* What the kernel charges to RLIMIT_MSGQUEUE per queue: the messages and ~96 B of bookkeeping each. */
+	long need = 2 * a->mq_maxmsg * (a->mq_msgsize + 96);
+	struct rlimit rl = { 0, 0 };
+	getrlimit(RLIMIT_MSGQUEUE, &rl);
+	if (code == EMFILE)
+		return tp_fail(err, code, "mq: two queues of %ld x %ld B need about %ld B of this user's "
+			       "RLIMIT_MSGQUEUE (%llu B here, shared by all the user's queues); raise it "
+			       "with ulimit -q, or the open-file limit with ulimit -n",
+			       a->mq_maxmsg, a->mq_msgsize, need, (unsigned long long)rl.rlim_cur);
+	if (code == ENOSPC)
+		return tp_fail(err, code, "mq: the kernel's fs.mqueue.queues_max is reached; remove "
+			       "stale queues or raise it with sysctl fs.mqueue.queues_max=N");
+	return tp_fail(err, code, "mq: mq_open(O_CREAT, %ld x %ld B) failed: %s", a->mq_maxmsg,
+		       a->mq_msgsize, strerror(code));
+}
+
+static int mq_setup(void *st, const struct tp_params *p, struct tp_err *err)
+{
+	struct mq_state *ms = st;
+	int64_t msg_max = host_read_limit(MQ_MSG_MAX_PATH);
+	int64_t msgsize_max = host_read_limit(MQ_MSGSIZE_MAX_PATH);
+	if (msg_max <= 0 || msgsize_max <= 0)
+		return tp_fail(err, ENOENT, "mq: cannot read the queue limits from " MQ_MSG_MAX_PATH
+			       " and " MQ_MSGSIZE_MAX_PATH);
+	/* Root may exceed msgsize_max; the row must not, so every user measures the same limit. */
+	if (p->msg_bytes > (uint64_t)msgsize_max)
+		return tp_fail(err, EMSGSIZE, "mq: %zu B exceeds the kernel's fs.mqueue.msgsize_max "
+			       "(%lld B); raise it with sysctl fs.mqueue.msgsize_max=N", p->msg_bytes,
+			       (long long)msgsize_max);
+	/* mq_receive refuses a buffer shorter than mq_msgsize, so a queue is exactly one message wide. */
+	struct mq_attr a = { .mq_maxmsg = (long)msg_max, .mq_msgsize = (long)p->msg_bytes };
+	for (int i = 0; i < 2; i++) {
+		int rc = tp_random_name(ms->name[i], sizeof(ms->name[i]), "/", "mq");
+		if (rc)
+			return tp_fail(err, rc, "mq: cannot make a random queue name");
+		mqd_t q = mq_open(ms->name[i], O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, &a);
+		if (q == (mqd_t)-1)
+			return mq_create_failed(err, errno, &a);
+		ms->named[i] = 1;
+		mq_close(q); /* the name keeps it until both sides opened it */
+	}
+	return 0;
+}
+
+static int mq_attach(void *st, void *end, enum tp_side side, const struct tp_params *p,
+		     struct tp_err *err)
+{
+	struct mq_state *ms = st;
+	struct mq_end *me = end;
+	(void)p;
+	const char *tx = ms->name[side == TP_SIDE_A ? 0 : 1];
+	const char *rx = ms->name[side == TP_SIDE_A ? 1 : 0];
+	me->tx = mq_open(tx, O_WRONLY | O_CLOEXEC);
+	if (me->tx == (mqd_t)-1)
+		return tp_fail(err, errno, "mq: cannot open queue %s for sending: %m", tx);
+	me->rx = mq_open(rx, O_RDONLY | O_CLOEXEC);
+	if (me->rx == (mqd_t)-1) {
+		int e = errno;
+		mq_close(me->tx);
+		return tp_fail(err, e, "mq: cannot open queue %s for receiving: %s", rx, strerror(e));
+	}
+	me->open = 1;
+	return 0;
+}
+
+static void mq_unlink_names(void *st)
+{
+	struct mq_state *ms = st;
+	for (int i = 0; i < 2; i++)
+		if (ms->named[i]) {
+			mq_unlink(ms->name[i]); /* ENOENT: the other process's copy of st did it already */
+			ms->named[i] = 0;
+		}
+}
+
+/* The absolute CLOCK_REALTIME instant timeout_ns from now, as mq_timed* want it. */
+static struct timespec mq_deadline(int64_t timeout_ns)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ns / 1000000000;
+	ts.tv_nsec += timeout_ns % 1000000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}
+
+/*
+ * Blocking timed calls, not a non-blocking try plus a wait: a waiting receiver
+ * gets the message handed over by the sender's own system call, so the common
+ * ping-pong path is one system call and one vDSO clock read.
+ */
+static int mq_send_msg(void *end, const void *buf, size_t len, int64_t timeout_ns)
+{
+	struct mq_end *me = end;
+	struct timespec dl = mq_deadline(timeout_ns);
+	while (mq_timedsend(me->tx, buf, len, 0, &dl) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+static ssize_t mq_recv_msg(void *end, void *buf, size_t len, size_t cap, int64_t timeout_ns)
+{
+	struct mq_end *me = end;
+	(void)len;
+	struct timespec dl = mq_deadline(timeout_ns);
+	for (;;) {
+		ssize_t n = mq_timedreceive(me->rx, buf, cap, NULL, &dl);
+		if (n >= 0)
+			return n;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static void mq_detach(void *end)
+{
+	struct mq_end *me = end;
+	if (!me->open)
+		return;
+	mq_close(me->tx);
+	mq_close(me->rx);
+	me->open = 0;
+}
+
+static void mq_teardown(void *st)
+{
+	mq_unlink_names(st);
+}
+
+const struct transport_ops mq_ops = {
+	.name = "mq",
+	.group = "process",
+	.summary = "POSIX message queues (mq_open), one per direction, msg_max deep; "
+		   "blocking mq_timedsend/mq_timedreceive",
+	.flags = TP_BOUNDARIES,
+	.copies = 2,
+	.state_size = sizeof(struct mq_state),
+	.end_size = sizeof(struct mq_end),
+	.max_msg = mq_max_msg,
+	.setup = mq_setup,
+	.attach = mq_attach,
+	.unlink_names = mq_unlink_names,
+	.send = mq_send_msg,
+	.recv = mq_recv_msg,
+	.detach = mq_detach,
+	.teardown = mq_teardown,
+};
