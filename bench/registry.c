@@ -7,6 +7,12 @@
 #include <string.h>
 
 extern const struct transport_ops pipe_ops;
+extern const struct transport_ops fifo_ops;
+extern const struct transport_ops socketpair_ops;
+extern const struct transport_ops uds_stream_ops;
+extern const struct transport_ops uds_dgram_ops;
+extern const struct transport_ops uds_seqpacket_ops;
+extern const struct transport_ops tcp_ops;
 extern const struct transport_ops mq_ops;
 extern const struct transport_ops zmq_ipc_ops;
 extern const struct transport_ops zmq_tcp_ops;
@@ -14,6 +20,12 @@ extern const struct transport_ops zmq_inproc_ops;
 
 const struct transport_ops *const transport_registry[] = {
 	&pipe_ops,
+	&fifo_ops,
+	&socketpair_ops,
+	&uds_stream_ops,
+	&uds_dgram_ops,
+	&uds_seqpacket_ops,
+	&tcp_ops,
 	&mq_ops,
 	&zmq_ipc_ops,
 	&zmq_tcp_ops,

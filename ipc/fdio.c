@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../bench/clock.h"
@@ -111,6 +112,50 @@ ssize_t fd_recv_msg(int fd, void *buf, size_t cap, int64_t timeout_ns)
 		int rc = wait_fd(fd, POLLIN, timeout_ns, &deadline);
 		if (rc)
 			return rc;
+	}
+}
+
+int fd_accept(int lfd, int64_t timeout_ns)
+{
+	int64_t deadline = 0;
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		int rc = wait_fd(lfd, POLLIN, timeout_ns, &deadline);
+		if (rc)
+			return rc;
+	}
+}
+
+int fd_connect(int fd, const void *addr, unsigned addr_len, int64_t timeout_ns)
+{
+	const struct timespec nap = { 0, 100000 };
+	int64_t deadline = now_ns() + timeout_ns;
+	for (;;) {
+		if (connect(fd, addr, addr_len) == 0)
+			return 0;
+		int e = errno;
+		if (e == EISCONN)
+			return 0;
+		if (e == EINPROGRESS || e == EALREADY) {
+			int rc = wait_fd(fd, POLLOUT, timeout_ns, &deadline);
+			socklen_t len = sizeof(e);
+			if (rc)
+				return rc;
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+				return -errno;
+			return -e;
+		}
+		if (e != EINTR && e != ECONNREFUSED && e != ENOENT && e != EAGAIN)
+			return -e;
+		if (now_ns() >= deadline)
+			return -ETIMEDOUT;
+		nanosleep(&nap, NULL);
 	}
 }
 

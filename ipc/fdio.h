@@ -26,6 +26,16 @@ int fd_send_msg(int fd, const void *buf, size_t len, int64_t timeout_ns);
  *  -ETIMEDOUT or -errno. A record longer than cap is reported as -EMSGSIZE. */
 ssize_t fd_recv_msg(int fd, void *buf, size_t cap, int64_t timeout_ns);
 
+/** Accept one connection on a listening fd, waiting at most timeout_ns. The new fd is
+ *  non-blocking and close-on-exec. The fd, -ETIMEDOUT or -errno. */
+int fd_accept(int lfd, int64_t timeout_ns);
+
+/** Connect a non-blocking socket, waiting at most timeout_ns in all. Retries while the
+ *  address has nobody behind it yet (ECONNREFUSED, ENOENT, EAGAIN: a datagram peer that
+ *  has not bound, a full backlog), so two sides may start in any order. 0, -ETIMEDOUT
+ *  or -errno. */
+int fd_connect(int fd, const void *addr, unsigned addr_len, int64_t timeout_ns);
+
 /** Make fd non-blocking and close-on-exec. 0 or -errno. */
 int fd_nonblock(int fd);
 
