@@ -217,15 +217,22 @@ static void kill_one(const struct transport_ops *ops, enum pattern p, int victim
 
 	/* the run's processes appear when it forks them */
 	pid_t kids[4];
-	int n = 0;
+	int n = 0, status = 0;
+	bool ended = false;
 	int64_t deadline = now_ns() + 10 * NS_PER_S;
-	while ((n = children_of(helper, kids, 4)) < (two ? 2 : 1) && now_ns() < deadline)
+	while ((n = children_of(helper, kids, 4)) < (two ? 2 : 1) && now_ns() < deadline && !ended) {
+		ended = waitpid(helper, &status, WNOHANG) == helper;
 		usleep(1000);
-	if (n < (two ? 2 : 1)) {
-		kill(helper, SIGKILL);
-		waitpid(helper, NULL, 0);
+	}
+	if (ended || n < (two ? 2 : 1)) {
+		if (!ended) {
+			kill(helper, SIGKILL);
+			waitpid(helper, NULL, 0);
+		}
+		print_error("%s %s: %s (%d of the run's processes seen); row: %s\n", ops->name, pattern_name(p),
+			    ended ? "the run ended before a side could be killed" : "the run's processes never appeared",
+			    n, rep->r.reason);
 		munmap(rep, sizeof(*rep));
-		print_error("%s %s: the run's processes never appeared (%d found)\n", ops->name, pattern_name(p), n);
 		fail();
 	}
 	usleep(150 * 1000); /* attached and timing: the run lasts 3 s */
@@ -234,7 +241,6 @@ static void kill_one(const struct transport_ops *ops, enum pattern p, int victim
 	int64_t killed_at = now_ns();
 
 	/* the row must come back within the timeout, with slack for a loaded machine */
-	int status = 0;
 	bool done = wait_until(helper, &status, killed_at + c.timeout_ns + 5 * NS_PER_S);
 	if (!done) {
 		kill(helper, SIGKILL);
