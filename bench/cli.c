@@ -137,12 +137,24 @@ static int parse_mechanisms(const char *arg, struct config *cfg)
 	for (int i = 0; rc == 0 && i < n; i++) {
 		const struct transport_ops *t = transport_find(items[i]);
 		const struct model_ops *m = t ? NULL : model_find(items[i]);
-		if (t)
-			cfg->mechs[cfg->n_mechs++] = t;
-		else if (m)
-			cfg->models[cfg->n_models++] = m;
-		else
+		if (!t && !m) {
 			rc = usage_error("-m: unknown mechanism '%s'; see ipcbench --list for the names", items[i]);
+			break;
+		}
+		/* A name given twice (also across repeated -m) runs once; so the arrays cannot overflow. */
+		bool dup = false;
+		for (int j = 0; j < cfg->n_mechs; j++)
+			dup |= cfg->mechs[j] == t;
+		for (int j = 0; j < cfg->n_models; j++)
+			dup |= cfg->models[j] == m;
+		if (dup)
+			continue;
+		if (cfg->n_mechs + cfg->n_models >= MAX_MECHS)
+			rc = usage_error("-m: more than %d names; use --all to run everything", MAX_MECHS);
+		else if (t)
+			cfg->mechs[cfg->n_mechs++] = t;
+		else
+			cfg->models[cfg->n_models++] = m;
 	}
 	free(buf);
 	return rc;

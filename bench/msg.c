@@ -78,19 +78,40 @@ uint64_t msg_errors_total(const struct msg_errors *e)
 	return e->lost + e->duplicate + e->reordered + e->corrupt;
 }
 
+/* Move past a message that arrived or was counted corrupt. */
+static void advance(struct msg_check *c)
+{
+	c->expected++;
+	c->seen = c->seen << 1 | 1;
+}
+
+static bool count_corrupt(struct msg_check *c)
+{
+	c->errors.corrupt++;
+	advance(c);
+	return false;
+}
+
 /* Sort an arrived sequence number into ok, lost (skipped ahead), duplicate or reordered. */
 static bool classify(struct msg_check *c, uint64_t seq)
 {
-	if (seq == c->expected) {
-		c->expected++;
-		return true;
-	}
-	if (seq > c->expected) {
-		c->errors.lost += seq - c->expected;
+	if (seq >= c->expected) {
+		uint64_t gap = seq - c->expected;
+		c->errors.lost += gap;
+		c->seen = gap >= 63 ? 1 : (c->seen << (gap + 1)) | 1;
 		c->expected = seq + 1;
-	} else if (seq + 1 == c->expected) {
+		return gap == 0;
+	}
+	uint64_t back = c->expected - 1 - seq;
+	if (back >= 64) {
+		c->errors.reordered++; /* too old to tell a late message from a repeat */
+	} else if (c->seen >> back & 1) {
 		c->errors.duplicate++;
 	} else {
+		/* counted lost when it was skipped; it came after all, only late */
+		c->seen |= UINT64_C(1) << back;
+		if (c->errors.lost)
+			c->errors.lost--;
 		c->errors.reordered++;
 	}
 	return false;
@@ -105,35 +126,24 @@ static bool small_check(struct msg_check *c, const unsigned char *buf, size_t le
 		if (seq >= 0 && small_matches(buf, len, (uint64_t)seq))
 			return classify(c, (uint64_t)seq);
 	}
-	c->errors.corrupt++;
-	c->expected++;
-	return false;
+	return count_corrupt(c);
 }
 
 bool msg_check(struct msg_check *c, const void *buf, size_t got, size_t len, bool full)
 {
-	if (got != len) {
-		c->errors.corrupt++;
-		c->expected++;
-		return false;
-	}
+	if (got != len)
+		return count_corrupt(c);
 	if (len < sizeof(struct msg_hdr))
 		return small_check(c, buf, len);
 	struct msg_hdr h;
 	memcpy(&h, buf, sizeof(h));
-	if (h.magic != MSG_MAGIC || h.length != len) {
-		c->errors.corrupt++;
-		c->expected++;
-		return false;
-	}
+	if (h.magic != MSG_MAGIC || h.length != len)
+		return count_corrupt(c);
 	if (full) {
 		const unsigned char *p = (const unsigned char *)buf + sizeof(h);
 		uint64_t sum = msg_payload_sum(p, len - sizeof(h));
-		if ((sum ^ mix64(h.seq)) != h.checksum) {
-			c->errors.corrupt++;
-			c->expected++;
-			return false;
-		}
+		if ((sum ^ mix64(h.seq)) != h.checksum)
+			return count_corrupt(c);
 	}
 	return classify(c, h.seq);
 }

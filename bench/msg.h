@@ -41,13 +41,16 @@ void msg_stamp(struct msg_gen *g, uint64_t seq);
 /* The receiver's side: what sequence number comes next, and the tallies. */
 struct msg_check {
 	uint64_t expected;
+	uint64_t seen; /* bit i: message expected-1-i arrived, so a late one is told from a repeat */
 	struct msg_errors errors;
 };
 
 /**
  * Check one received message of got bytes against the expected length len:
  * magic, length, sequence (lost, duplicate, reordered) and, when full is true,
- * the payload checksum. Updates the tallies.
+ * the payload checksum. Updates the tallies. A skipped message counts as lost;
+ * when it turns up later (within 64 messages) it counts as reordered instead,
+ * and one that arrives again counts as a duplicate.
  * @return true when the message is the expected one and intact.
  */
 bool msg_check(struct msg_check *c, const void *buf, size_t got, size_t len, bool full);

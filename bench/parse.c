@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,12 +64,21 @@ int parse_size(const char *s, uint64_t *out)
 
 int parse_duration(const char *s, int64_t *out_ns)
 {
-	if (!isdigit((unsigned char)*s) && *s != '.')
+	/* Plain decimals only: strtod alone also takes "1e3", "0x10" and "infinity". */
+	const char *p = s;
+	size_t digits = strspn(p, "0123456789");
+	p += digits;
+	if (*p == '.') {
+		size_t frac = strspn(p + 1, "0123456789");
+		digits += frac;
+		p += 1 + frac;
+	}
+	if (digits == 0)
 		return -EINVAL;
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (end == s || errno == ERANGE || !isfinite(v))
+	if (end != p || errno == ERANGE || !isfinite(v))
 		return errno == ERANGE ? -ERANGE : -EINVAL;
 	double scale = 1e9;
 	if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
@@ -80,9 +90,12 @@ int parse_duration(const char *s, int64_t *out_ns)
 	else
 		return -EINVAL;
 	double ns = v * scale;
-	if (ns < 1e3 || ns > 3600e9)
+	if (ns > 3601e9)
+		return -ERANGE; /* before llround, which is undefined on huge values */
+	int64_t r = llround(ns); /* 1.001 * 1e9 is 1000999999.99...: truncating loses a nanosecond */
+	if (r < 1000 || r > 3600 * INT64_C(1000000000))
 		return -ERANGE;
-	*out_ns = (int64_t)ns;
+	*out_ns = r;
 	return 0;
 }
 
@@ -95,8 +108,8 @@ int parse_uint(const char *s, long min, long max, long *out)
 		return rc;
 	if (*end)
 		return -EINVAL;
-	if (v < (uint64_t)min || v > (uint64_t)max)
-		return -ERANGE;
+	if (v > (uint64_t)LONG_MAX || (long)v < min || (long)v > max)
+		return -ERANGE; /* compared as long: a negative min must not wrap to a huge one */
 	*out = (long)v;
 	return 0;
 }

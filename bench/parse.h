@@ -11,7 +11,8 @@
 /** "64", "4K", "1M", "1G" (1024-based, case-insensitive suffix) into 1..SIZE_ARG_MAX. 0 or -EINVAL/-ERANGE. */
 int parse_size(const char *s, uint64_t *out);
 
-/** "0.5", "2", "2s", "500ms", "250us" into nanoseconds, 1 us .. 1 hour. 0 or -EINVAL/-ERANGE. */
+/** "0.5", "2", "2s", "500ms", "250us" (plain decimals: no sign, exponent or hex) into
+ *  nanoseconds, 1 us .. 1 hour. 0 or -EINVAL/-ERANGE. */
 int parse_duration(const char *s, int64_t *out_ns);
 
 /** A whole decimal number in [min, max]. 0 or -EINVAL/-ERANGE. */

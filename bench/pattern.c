@@ -126,6 +126,17 @@ static int pingpong_a(struct side *s)
 	return round_trip(s, seq) < 0 ? -EPIPE : 0;
 }
 
+/*
+ * B stops when the sequence numbers it checked reach a count A published, not
+ * when it received that many messages: a lost or repeated message then fails
+ * the row as a verification error instead of leaving B waiting for a message
+ * that never comes (or stopping before the last one).
+ */
+static bool reached(const struct side *s, _Atomic uint64_t *count)
+{
+	return s->chk.expected >= atomic_load_explicit(count, memory_order_acquire);
+}
+
 static int pingpong_b(struct side *s)
 {
 	size_t len = s->c->msg_bytes;
@@ -136,7 +147,7 @@ static int pingpong_b(struct side *s)
 		if (send_msg(s, s->rbuf, (size_t)n, count - 1))
 			return -EPIPE;
 		msg_check(&s->chk, s->rbuf, (size_t)n, len, true); /* after the echo left */
-		if (count == atomic_load_explicit(&s->ctl->end_count, memory_order_acquire))
+		if (reached(s, &s->ctl->end_count))
 			return 0;
 	}
 }
@@ -183,12 +194,11 @@ static int stream_b(struct side *s)
 			return (int)n;
 		bool full = c->verify_full || (count & 63) == 0;
 		msg_check(&s->chk, s->rbuf, (size_t)n, c->msg_bytes, full);
-		if (warm_end == COUNT_UNSET &&
-		    count == atomic_load_explicit(&s->ctl->warm_end, memory_order_acquire)) {
+		if (warm_end == COUNT_UNSET && reached(s, &s->ctl->warm_end)) {
 			warm_end = count;
 			s->rep->t_first_ns = now_ns();
 		}
-		if (count == atomic_load_explicit(&s->ctl->end_count, memory_order_acquire)) {
+		if (reached(s, &s->ctl->end_count)) {
 			s->rep->t_last_ns = now_ns();
 			s->rep->msgs = count - warm_end;
 			return 0;

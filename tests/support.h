@@ -21,14 +21,19 @@ int tool_run(const char *const *args, char **out, char **err, int timeout_s);
 /** Like tool_run, but with extra environment entries ("NAME=value", NULL-terminated). */
 int tool_run_env(const char *const *args, const char *const *env, char **out, char **err, int timeout_s);
 
+/** Like tool_run, with the tool's open-file limit (soft RLIMIT_NOFILE) lowered to nofile. */
+int tool_run_nofile(const char *const *args, long nofile, char **out, char **err, int timeout_s);
+
 /**
  * Every name ipcbench could leave behind, one per line, sorted: entries named
- * ipcbench-* in /dev/shm, /dev/mqueue and /tmp, and abstract Unix sockets
- * @ipcbench-* in /proc/net/unix. malloc'd.
+ * ipcbench-* in /dev/shm, /dev/mqueue (seen through a private mount when it is
+ * not mounted) and /tmp, and abstract Unix sockets @ipcbench-* in
+ * /proc/net/unix. malloc'd.
  */
 char *leftovers_snapshot(void);
 
-/** Fail the test if a name appeared since before was taken; frees before. */
+/** Fail the test if a name appeared since before was taken and is still there 5 s later (other
+ *  runs on the machine create names that soon go again); frees before. */
 void assert_no_new_leftovers(char *before);
 
 /** Count of lines in s. */
