@@ -36,7 +36,6 @@ static int side_fail(struct side *s, int rc, const char *fmt, ...)
 {
 	if (s->rep->failed)
 		return rc;
-	s->rep->failed = 1;
 	char what[160];
 	va_list ap;
 	va_start(ap, fmt);
@@ -46,6 +45,7 @@ static int side_fail(struct side *s, int rc, const char *fmt, ...)
 		: rc == -ETIMEDOUT ? "timed out (peer stuck or gone)"
 		: rc == -EPIPE ? "peer gone (EPIPE)" : strerror(-rc);
 	snprintf(s->rep->reason, sizeof(s->rep->reason), "%s: %s: %s", side_label(s->me), what, why);
+	s->rep->failed = 1; /* after the reason: a side killed in between leaves no empty reason */
 	return rc < 0 ? rc : -EPIPE;
 }
 

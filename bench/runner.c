@@ -89,8 +89,8 @@ static void note_failure(struct side_report *rep, const char *fmt, const char *a
 {
 	if (rep->failed)
 		return;
-	rep->failed = 1;
 	snprintf(rep->reason, sizeof(rep->reason), fmt, arg);
+	rep->failed = 1;
 }
 
 /* Both sides as two threads of this (child) process. */
@@ -235,7 +235,7 @@ static int watch(struct child *ch, int n, int64_t deadline)
 	}
 }
 
-static void collect(const struct case_spec *c, struct run_ctl *ctl, struct rep_result *out)
+static void collect(const struct case_spec *c, struct run_ctl *ctl, int cause, struct rep_result *out)
 {
 	struct side_report *a = &ctl->side[TP_SIDE_A], *b = &ctl->side[TP_SIDE_B];
 	const struct side_report *timed = c->pattern == PAT_PINGPONG ? a : b;
@@ -247,7 +247,8 @@ static void collect(const struct case_spec *c, struct run_ctl *ctl, struct rep_r
 	out->msgs = timed->msgs;
 	out->elapsed_s = (double)(timed->t_last_ns - timed->t_first_ns) / 1e9;
 	out->rtt = ctl->rtt;
-	const struct side_report *bad = a->failed ? a : b->failed ? b : NULL;
+	const struct side_report *bad = cause >= 0 && ctl->side[cause].failed ? &ctl->side[cause]
+		: a->failed ? a : b->failed ? b : NULL;
 	if (bad) {
 		snprintf(out->reason, sizeof(out->reason), "%s", bad->reason);
 	} else if (msg_errors_total(&out->errors)) {
@@ -319,16 +320,19 @@ int run_once(const struct case_spec *c, struct rep_result *out)
 	int64_t deadline = now_ns() + c->warmup_ns + c->duration_ns + 4 * c->timeout_ns;
 	rc = watch(ch, n, deadline);
 	kill_all(ch, n);
+	int cause = -1; /* a side killed by someone else is why its peer failed, not the other way */
 	for (int i = 0; i < n; i++) {
 		if (!ch[i].killed)
 			note_exit(&ctl->side[i], in_threads ? "the run's process" : i ? "side B" : "side A",
-			  ch[i].status);
+				  ch[i].status);
+		if (!ch[i].killed && WIFSIGNALED(ch[i].status) && cause < 0)
+			cause = i;
 		if (ch[i].pidfd >= 0)
 			close(ch[i].pidfd);
 	}
 	if (rc == -ETIMEDOUT)
 		note_failure(&ctl->side[TP_SIDE_A], "%s", "run exceeded its deadline; sides killed");
-	collect(c, ctl, out);
+	collect(c, ctl, cause, out);
 out:
 	if (st)
 		c->ops->teardown(st);
