@@ -12,13 +12,13 @@
 #include "registry.h"
 
 /* Time budgets (ns) for the mechanism rows when -d is not given. */
-#define BUDGET_ALL_NS (40 * NS_PER_S)
-#define BUDGET_QUICK_NS (5 * NS_PER_S)
-#define BUDGET_MODELS_ALL_NS (12 * NS_PER_S)
+#define BUDGET_ALL_NS (34 * NS_PER_S)
+#define BUDGET_QUICK_NS (4 * NS_PER_S)
+#define BUDGET_MODELS_ALL_NS (10 * NS_PER_S)
 #define BUDGET_MODELS_QUICK_NS (3 * NS_PER_S)
 #define DEFAULT_MAX_DURATION_NS (250 * 1000000LL)
 #define MIN_DURATION_NS (5 * 1000000LL)
-#define RUN_OVERHEAD_NS (3 * 1000000LL) /* fork, setup, attach, teardown of one repetition */
+#define RUN_OVERHEAD_NS (20 * 1000000LL) /* first guess at fork, setup, attach, teardown; then measured */
 
 struct plan {
 	struct case_spec *cases;
@@ -76,21 +76,44 @@ static int plan_cases(const struct config *cfg, struct plan *p)
 	return 0;
 }
 
-/* Duration and warmup per repetition: as given, or what fits the budget. */
-static void fit_budget(const struct config *cfg, int runs, int64_t *duration, int64_t *warmup)
+/*
+ * How long each repetition's timed span is: as given by -d, or what fits the
+ * time left. Forking and setting up costs differ a lot between machines (5 to
+ * 30 ms here), so the cost per run is measured as the run goes and the spans
+ * of the remaining cases shrink or grow to land on the budget.
+ */
+struct budget {
+	int64_t total_ns;
+	int64_t start_ns;
+	int runs_left;
+	int runs_done;
+	int64_t nominal_done_ns; /* warmup + duration of the runs done */
+};
+
+static void budget_next(const struct budget *b, const struct config *cfg, struct case_spec *c)
 {
 	int64_t d = cfg->duration_ns;
 	if (d == 0) {
-		int64_t budget = cfg->quick ? BUDGET_QUICK_NS : BUDGET_ALL_NS;
-		int64_t per_run = runs ? budget / runs - RUN_OVERHEAD_NS : DEFAULT_MAX_DURATION_NS;
+		int64_t spent = now_ns() - b->start_ns;
+		int64_t overhead = b->runs_done ? (spent - b->nominal_done_ns) / b->runs_done : RUN_OVERHEAD_NS;
+		if (overhead < 1000000)
+			overhead = 1000000;
+		int64_t per_run = b->runs_left ? (b->total_ns - spent) / b->runs_left - overhead : 0;
 		d = per_run * 4 / 5;
 		if (d > DEFAULT_MAX_DURATION_NS)
 			d = DEFAULT_MAX_DURATION_NS;
 		if (d < MIN_DURATION_NS)
 			d = MIN_DURATION_NS;
 	}
-	*duration = d;
-	*warmup = cfg->warmup_ns ? cfg->warmup_ns : (d / 4 > 1000000 ? d / 4 : 1000000);
+	c->duration_ns = d;
+	c->warmup_ns = cfg->warmup_ns ? cfg->warmup_ns : (d / 4 > 1000000 ? d / 4 : 1000000);
+}
+
+static void budget_spent(struct budget *b, const struct case_spec *c, int runs)
+{
+	b->runs_left -= runs;
+	b->runs_done += runs;
+	b->nominal_done_ns += runs * (c->duration_ns + c->warmup_ns);
 }
 
 /* Progress on a terminal: which case of how many, and the time left. */
@@ -151,6 +174,29 @@ static int run_case(const struct case_spec *c, int reps, struct row *r, struct p
 	return rc;
 }
 
+/* The span most rows ran for (the median), for the config block when spans were scaled. */
+static void typical_span(struct results *res)
+{
+	int64_t *d = calloc((size_t)res->n_rows + 1, sizeof(*d));
+	int n = 0;
+	for (int i = 0; d && i < res->n_rows; i++)
+		if (res->rows[i].status != ROW_UNSUPPORTED)
+			d[n++] = res->rows[i].duration_ns;
+	for (int i = 1; i < n; i++) /* insertion sort: a few hundred rows at most */
+		for (int j = i; j > 0 && d[j - 1] > d[j]; j--) {
+			int64_t t = d[j];
+			d[j] = d[j - 1];
+			d[j - 1] = t;
+		}
+	if (n) {
+		res->duration_ns = d[n / 2];
+		for (int i = 0; i < res->n_rows; i++)
+			if (res->rows[i].duration_ns == d[n / 2])
+				res->warmup_ns = res->rows[i].warmup_ns;
+	}
+	free(d);
+}
+
 static void run_models(const struct config *cfg, struct results *res)
 {
 	int64_t budget = cfg->quick ? BUDGET_MODELS_QUICK_NS : BUDGET_MODELS_ALL_NS;
@@ -183,7 +229,10 @@ int bench_run(const struct config *cfg, struct results *res, row_sink sink, void
 	struct plan plan = { 0 };
 	if (!res->models || plan_cases(cfg, &plan))
 		return -ENOMEM;
-	fit_budget(cfg, plan.n_runnable * cfg->reps, &res->duration_ns, &res->warmup_ns);
+	struct budget budget = {
+		.total_ns = cfg->quick ? BUDGET_QUICK_NS : BUDGET_ALL_NS, .start_ns = t0,
+		.runs_left = plan.n_runnable * cfg->reps,
+	};
 	res->rows = calloc((size_t)plan.n + 1, sizeof(*res->rows));
 	if (!res->rows) {
 		free(plan.cases);
@@ -196,9 +245,12 @@ int bench_run(const struct config *cfg, struct results *res, row_sink sink, void
 	int rc = 0;
 	for (int i = 0; i < plan.n && rc == 0; i++) {
 		struct case_spec *c = &plan.cases[i];
-		c->duration_ns = res->duration_ns;
-		c->warmup_ns = res->warmup_ns;
+		budget_next(&budget, cfg, c);
+		char why[8];
+		bool runs = !case_unsupported(c, why, sizeof(why));
 		rc = run_case(c, cfg->reps, &res->rows[res->n_rows], &pg);
+		if (runs)
+			budget_spent(&budget, c, cfg->reps);
 		if (rc == 0) {
 			res->n_rows++;
 			rows_apply_floor(res->rows, res->n_rows);
@@ -209,6 +261,7 @@ int bench_run(const struct config *cfg, struct results *res, row_sink sink, void
 	}
 	progress_clear(&pg);
 	free(plan.cases);
+	typical_span(res);
 	if (rc == -EINTR || runner_stop_signal)
 		res->interrupted = runner_stop_signal ? runner_stop_signal : 2;
 	else if (rc)

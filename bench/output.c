@@ -63,6 +63,7 @@ json_t *row_json(const struct row *r)
 			json_object_set_new(o, "floor_ratio", json_real(round(r->floor_ratio * 1000) / 1000));
 	}
 	json_object_set_new(o, "samples", json_integer((json_int_t)r->samples));
+	json_object_set_new(o, "duration_s", json_real((double)r->duration_ns / 1e9));
 	json_object_set_new(o, "repetitions", json_integer(r->reps));
 	json_object_set_new(o, "errors",
 			    json_pack("{s:I, s:I, s:I, s:I}", "lost", (json_int_t)r->errors.lost,
@@ -77,8 +78,9 @@ static json_t *config_json(const struct config *cfg, const struct results *res)
 	json_t *sizes = json_array();
 	for (int i = 0; i < cfg->n_sizes; i++)
 		json_array_append_new(sizes, json_integer((json_int_t)cfg->sizes[i]));
-	return json_pack("{s:f, s:f, s:f, s:i, s:o, s:b, s:s, s:o, s:b}",
-			 "duration_s", (double)res->duration_ns / 1e9, "warmup_s", (double)res->warmup_ns / 1e9,
+	return json_pack("{s:f, s:b, s:f, s:f, s:i, s:o, s:b, s:s, s:o, s:b}",
+			 "duration_s", (double)res->duration_ns / 1e9, "duration_scaled", cfg->duration_ns == 0,
+			 "warmup_s", (double)res->warmup_ns / 1e9,
 			 "timeout_s", (double)cfg->timeout_ns / 1e9, "repetitions", cfg->reps, "pin", pin,
 			 "verify", 1, "verify_stream_payload", cfg->verify_full ? "every message" : "1 in 64 messages",
 			 "sizes_bytes", sizes, "quick", cfg->quick);

@@ -58,6 +58,8 @@ void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_re
 	r->spread_pct = NAN;
 	r->floor_ratio = NAN;
 	r->reps = n;
+	r->duration_ns = c->duration_ns;
+	r->warmup_ns = c->warmup_ns;
 	for (int i = 0; i < n; i++) {
 		r->errors.lost += reps[i].errors.lost;
 		r->errors.duplicate += reps[i].errors.duplicate;

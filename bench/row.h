@@ -26,6 +26,8 @@ struct row {
 	double spread_pct;   /* (max - min) / median of the headline figure; NAN with one repetition */
 	double floor_ratio;  /* over the hardware floor; NAN when there is none */
 	int reps;            /* repetitions that make up the row */
+	int64_t duration_ns; /* timed span of each repetition */
+	int64_t warmup_ns;
 	struct msg_errors errors;
 };
 
