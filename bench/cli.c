@@ -51,7 +51,7 @@ static void print_help(void)
 "how to measure:\n"
 "  -d, --duration T     timed span per case and repetition: 0.5, 500ms, 2s (default: scaled\n"
 "                       so that --all takes about a minute, --quick about ten seconds)\n"
-"  -w, --warmup T       untimed warmup before each timed span (default: a fifth of it)\n"
+"  -w, --warmup T       untimed warmup before each timed span (default: a quarter of it)\n"
 "  -r, --reps N         repetitions per case, 1..1000 (default 3); rows show their median\n"
 "  -t, --timeout T      longest a single send, receive or attach may block (default 3s)\n"
 "      --pin A,B        CPUs of the two sides (default: the first two this process may use);\n"
