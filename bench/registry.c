@@ -6,10 +6,24 @@
 #include <stdio.h>
 #include <string.h>
 
+extern const struct transport_ops floor_cacheline_ops;
+extern const struct transport_ops floor_memcpy_ops;
 extern const struct transport_ops pipe_ops;
+extern const struct transport_ops shm_ops;
+extern const struct transport_ops shm_spin_ops;
+extern const struct transport_ops shm_sem_ops;
+extern const struct transport_ops thread_ring_ops;
+extern const struct transport_ops thread_mutex_ops;
 
 const struct transport_ops *const transport_registry[] = {
+	&floor_cacheline_ops,
+	&floor_memcpy_ops,
 	&pipe_ops,
+	&shm_ops,
+	&shm_spin_ops,
+	&shm_sem_ops,
+	&thread_ring_ops,
+	&thread_mutex_ops,
 	NULL,
 };
 
