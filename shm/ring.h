@@ -70,6 +70,7 @@ struct ring_end {
 	int futex_flags; /* FUTEX_PRIVATE_FLAG between threads, 0 between processes */
 	uint64_t size;   /* copies of r->size and r->chunk, so the hot path reads no shared line */
 	uint64_t chunk;
+	int64_t spin_ns; /* RING_ADAPTIVE: how long the next wait spins before it yields */
 };
 
 /**
