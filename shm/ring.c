@@ -83,6 +83,8 @@ static void ring_copy_in(unsigned char *dst, const unsigned char *src, size_t n,
 #if defined(__SSE2__)
 	if (stream) {
 		size_t lead = (64 - ((uintptr_t)dst & 63)) & 63;
+		if (lead > n)
+			lead = n;
 		memcpy(dst, src, lead);
 		for (dst += lead, src += lead, n -= lead; n >= 64; n -= 64, dst += 64, src += 64)
 			for (int i = 0; i < 64; i += 16)
@@ -158,7 +160,7 @@ static int ring_sem_wait(sem_t *s, int64_t timeout_ns, int64_t *deadline)
  * tail) reaches target; *seen gets the value. The one subtle point: a sleeper
  * stores its flag and then reads *v, the waker stores *v and then reads the
  * flag, all sequentially consistent, so at least one of them sees the other's
- * store and no wake-up is lost (ring_commit and ring_wait_piece are the wakers' half).
+ * store and no wake-up is lost (ring_commit and ring_show_tail are the wakers' half).
  */
 static int ring_wait_for(struct ring_end *e, _Atomic uint64_t *v, uint64_t target, uint64_t *seen,
 			 enum ring_role me, int64_t timeout_ns, int64_t *deadline)
@@ -266,30 +268,35 @@ static int ring_wait_room(struct ring_end *e, uint64_t head, uint64_t need, int6
 	return ring_wait_for(e, &r->tail, target, &r->tail_cache, RING_PRODUCER, timeout_ns, deadline);
 }
 
+/* Consumer, about to wait: a producer waiting for room must see all we consumed (see ring_wait_for). */
+static void ring_show_tail(struct ring_end *e, uint64_t tail)
+{
+	atomic_store(&e->r->tail, tail);
+	ring_wake(e, RING_PRODUCER, memory_order_seq_cst);
+}
+
 /* Consumer: wait until the piece at tail is committed; its word goes to *word. */
 static int ring_wait_piece(struct ring_end *e, uint64_t tail, uint64_t *word, int64_t timeout_ns,
 			   int64_t *deadline)
 {
 	struct ring *r = e->r;
 	_Atomic uint64_t *w = ring_word(e, tail);
-	if (e->wait == RING_SEM ? sem_trywait(&r->items) == 0
-				: (*word = atomic_load_explicit(w, memory_order_acquire)) != 0)
-		goto got;
-	if (e->wait != RING_SPIN) {
-		/* Before we wait, the producer waiting for room must see all we consumed (see ring_wait_for). */
-		atomic_store(&r->tail, tail);
-		ring_wake(e, RING_PRODUCER, memory_order_seq_cst);
-	}
-	if (e->wait != RING_SEM)
-		return ring_wait_for(e, w, RING_WORD_USED, word, RING_CONSUMER, timeout_ns, deadline);
-	/* One wait per piece keeps the count equal to the pieces in the ring. */
-	int rc = ring_sem_wait(&r->items, timeout_ns, deadline);
-	if (rc)
-		return rc;
-got:
-	if (e->wait == RING_SEM)
+	if (e->wait == RING_SEM) {
+		/* One wait per piece keeps the count equal to the pieces in the ring. */
+		if (sem_trywait(&r->items)) {
+			ring_show_tail(e, tail);
+			int rc = ring_sem_wait(&r->items, timeout_ns, deadline);
+			if (rc)
+				return rc;
+		}
 		*word = atomic_load_explicit(w, memory_order_acquire);
-	return *word ? 0 : -EPROTO;
+		return *word ? 0 : -EPROTO; /* a post without a piece: the ring is corrupt */
+	}
+	if ((*word = atomic_load_explicit(w, memory_order_acquire)))
+		return 0;
+	if (e->wait == RING_ADAPTIVE)
+		ring_show_tail(e, tail);
+	return ring_wait_for(e, w, RING_WORD_USED, word, RING_CONSUMER, timeout_ns, deadline);
 }
 
 /*

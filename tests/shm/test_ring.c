@@ -129,6 +129,46 @@ static void test_full_and_empty(void **state)
 	}
 }
 
+/* Move an empty ring's head and tail forward by off bytes (a multiple of 8). */
+static void advance(struct ring_end *tx, struct ring_end *rx, size_t off, unsigned char *scratch)
+{
+	while (off > 0) {
+		size_t step = off < tx->chunk ? off : tx->chunk;
+		assert_int_equal(ring_send(tx, scratch, step - RING_HDR, MS), 0);
+		assert_int_equal(ring_recv(rx, scratch, step, MS), (ssize_t)(step - RING_HDR));
+		off -= step;
+	}
+}
+
+/* Pieces large enough for streaming stores, wrapping with a few bytes on either side of the end. */
+static void test_large_piece_wrap(void **state)
+{
+	(void)state;
+	enum { SIZE = 256 * 1024, LEN = 100 * 1024 + 3 };
+	unsigned char *in = malloc(LEN), *out = malloc(LEN + 1), *scratch = malloc(SIZE);
+	for (size_t k = 0; k <= 136; k += 8) {
+		/* payload starting k bytes before the end, then ending k bytes past it */
+		size_t heads[] = { SIZE - RING_HDR - k, SIZE + k - RING_HDR - LEN / 8 * 8 };
+		for (int h = 0; h < 2; h++) {
+			struct ring *r = ring_new(SIZE, false);
+			struct ring_end tx, rx;
+			assert_int_equal(ring_end_init(&tx, r, RING_SPIN, false), 0);
+			assert_int_equal(ring_end_init(&rx, r, RING_SPIN, false), 0);
+			advance(&tx, &rx, heads[h], scratch);
+			fill_pattern(in, LEN, k + (size_t)h);
+			memset(out, 0xee, LEN + 1);
+			assert_int_equal(ring_send(&tx, in, LEN, MS), 0);
+			assert_int_equal(ring_recv(&rx, out, LEN + 1, MS), LEN);
+			assert_memory_equal(in, out, LEN);
+			assert_int_equal(out[LEN], 0xee);
+			ring_free(r, false);
+		}
+	}
+	free(in);
+	free(out);
+	free(scratch);
+}
+
 /* A receive buffer too small: the message is drained and the next one is intact. */
 static void test_too_big_for_buffer(void **state)
 {
@@ -478,6 +518,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wrap_every_offset),
 		cmocka_unit_test(test_full_and_empty),
+		cmocka_unit_test(test_large_piece_wrap),
 		cmocka_unit_test(test_too_big_for_buffer),
 		cmocka_unit_test(test_larger_than_ring),
 		cmocka_unit_test(test_stress_threads),
