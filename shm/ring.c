@@ -48,6 +48,8 @@ int ring_init(struct ring *r, size_t size, bool pshared)
 	if (size < 4 * RING_LINE || (size & (size - 1)))
 		return -EINVAL;
 	r->size = size;
+	atomic_init(&r->producer_cpu, -1);
+	atomic_init(&r->consumer_cpu, -1);
 	r->chunk = size / 2 < RING_CHUNK_MAX ? size / 2 : RING_CHUNK_MAX;
 	if (sem_init(&r->items, pshared, 0) || sem_init(&r->room, pshared, 0))
 		return -errno;
@@ -61,7 +63,7 @@ int ring_end_init(struct ring_end *e, struct ring *r, enum ring_wait wait, bool 
 		return -EINVAL;
 	*e = (struct ring_end){
 		.r = r, .wait = wait, .futex_flags = shared ? 0 : FUTEX_PRIVATE_FLAG,
-		.size = r->size, .chunk = r->chunk, .spin_ns = RING_SPIN_NS,
+		.size = r->size, .chunk = r->chunk,
 	};
 	return 0;
 }
@@ -171,10 +173,8 @@ static int ring_wait_for(struct ring_end *e, _Atomic uint64_t *v, uint64_t targe
 	if (e->wait != RING_SEM) {
 		for (unsigned n = 1;; n++) {
 			ring_cpu_relax();
-			if ((*seen = atomic_load_explicit(v, memory_order_acquire)) >= target) {
-				e->spin_ns = RING_SPIN_NS;
+			if ((*seen = atomic_load_explicit(v, memory_order_acquire)) >= target)
 				return 0;
-			}
 			if (n % RING_POLLS)
 				continue;
 			int64_t t = now_ns();
@@ -183,17 +183,15 @@ static int ring_wait_for(struct ring_end *e, _Atomic uint64_t *v, uint64_t targe
 				return -ETIMEDOUT;
 			if (e->wait == RING_SPIN)
 				continue;
-			if (!spin_until)
-				spin_until = t + e->spin_ns;
+			if (!spin_until) {
+				/* Spinning only helps when the other side runs on another CPU. */
+				_Atomic int *other = me == RING_CONSUMER ? &r->producer_cpu : &r->consumer_cpu;
+				spin_until = atomic_load_explicit(other, memory_order_relaxed) == sched_getcpu()
+					? t : t + RING_SPIN_NS;
+			}
 			if (t >= spin_until)
 				break;
 		}
-		/*
-		 * Spinning did not pay: the other side is slow or shares our CPU, where
-		 * every spin only delays it. Spin half as long next time; a wait that
-		 * spinning ends restores the full spin.
-		 */
-		e->spin_ns /= 2;
 		for (; yields < RING_YIELDS; yields++) {
 			sched_yield();
 			if ((*seen = atomic_load_explicit(v, memory_order_acquire)) >= target)
@@ -221,6 +219,14 @@ static int ring_wait_for(struct ring_end *e, _Atomic uint64_t *v, uint64_t targe
 	return rc;
 }
 
+/* RING_ADAPTIVE: note the CPU this side runs on, in its own line, for the other side's ring_wait_for. */
+static void ring_note_cpu(_Atomic int *cpu)
+{
+	int now = sched_getcpu(); /* glibc reads it from rseq: no system call */
+	if (atomic_load_explicit(cpu, memory_order_relaxed) != now)
+		atomic_store_explicit(cpu, now, memory_order_relaxed);
+}
+
 /* Wake the other side if it announced it sleeps; mo is how hard to look. */
 static void ring_wake(struct ring_end *e, enum ring_role who, memory_order mo)
 {
@@ -239,6 +245,7 @@ static void ring_commit(struct ring_end *e, _Atomic uint64_t *w, uint64_t word)
 	if (e->wait == RING_ADAPTIVE) {
 		atomic_store(w, word);
 		ring_wake(e, RING_CONSUMER, memory_order_seq_cst);
+		ring_note_cpu(&e->r->producer_cpu);
 		return;
 	}
 	atomic_store_explicit(w, word, memory_order_release);
@@ -251,8 +258,11 @@ static void ring_release(struct ring_end *e, uint64_t tail)
 {
 	atomic_store_explicit(&e->r->tail, tail, memory_order_release);
 	/* A relaxed look is enough: ring_wait_piece looks again, sequentially consistent, before we wait. */
-	if (e->wait != RING_SPIN)
-		ring_wake(e, RING_PRODUCER, memory_order_relaxed);
+	if (e->wait == RING_SPIN)
+		return;
+	ring_wake(e, RING_PRODUCER, memory_order_relaxed);
+	if (e->wait == RING_ADAPTIVE)
+		ring_note_cpu(&e->r->consumer_cpu);
 }
 
 /* Producer: wait until need bytes are free at head. */

@@ -45,7 +45,9 @@ enum ring_role { RING_CONSUMER = 0, RING_PRODUCER = 1 };
 struct ring {
 	_Alignas(RING_LINE) uint64_t head;         /* bytes written, ever; the producer's alone */
 	uint64_t tail_cache;                        /* the producer's last look at tail */
+	_Atomic int producer_cpu;                   /* RING_ADAPTIVE: where the producer ran last */
 	_Alignas(RING_LINE) _Atomic uint64_t tail; /* bytes consumed, ever; written by the consumer */
+	_Atomic int consumer_cpu;                   /* RING_ADAPTIVE: where the consumer ran last */
 	/* Written only around a sleep, so the hot path reads them from its own cache. */
 	_Alignas(RING_LINE) _Atomic uint32_t sleeping[2]; /* futex words, by enum ring_role */
 	uint64_t size;  /* data bytes, a power of two */
@@ -70,7 +72,6 @@ struct ring_end {
 	int futex_flags; /* FUTEX_PRIVATE_FLAG between threads, 0 between processes */
 	uint64_t size;   /* copies of r->size and r->chunk, so the hot path reads no shared line */
 	uint64_t chunk;
-	int64_t spin_ns; /* RING_ADAPTIVE: how long the next wait spins before it yields */
 };
 
 /**
