@@ -1,4 +1,4 @@
-/* A single-producer single-consumer byte ring of length-prefixed messages, for shared memory or threads. */
+/* A single-producer single-consumer ring of variable-size messages, for shared memory or threads. */
 #ifndef IPCBENCH_RING_H
 #define IPCBENCH_RING_H
 
@@ -52,8 +52,9 @@ struct ring {
 	_Alignas(RING_LINE) _Atomic uint32_t sleeping[2]; /* futex words, by enum ring_role */
 	uint64_t size;  /* data bytes, a power of two */
 	uint64_t chunk; /* largest piece, its word included */
-	sem_t items;    /* RING_SEM: one post per published piece */
-	sem_t room;     /* RING_SEM: posted when the producer announced it waits for room */
+	/* Posted for every piece, so kept off the line the hot path reads. */
+	_Alignas(RING_LINE) sem_t items; /* RING_SEM: one post per committed piece */
+	sem_t room;                      /* RING_SEM: posted when the producer announced it waits for room */
 	_Alignas(RING_LINE) unsigned char data[];
 };
 
