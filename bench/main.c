@@ -28,7 +28,7 @@ static void yes_no(FILE *out, bool v)
 
 static void print_list(FILE *out)
 {
-	fprintf(out, "%-14s %-8s %-5s %-6s %-14s %-5s %-5s %s\n", "mechanism", "group", "bound", "copies",
+	fprintf(out, "%-15s %-8s %-5s %-6s %-14s %-5s %-5s %s\n", "mechanism", "group", "bound", "copies",
 		"max msg here", "hosts", "fs", "what");
 	for (int i = 0; transport_registry[i]; i++) {
 		const struct transport_ops *t = transport_registry[i];
@@ -39,7 +39,7 @@ static void print_list(FILE *out)
 			snprintf(max, sizeof(max), "%zu B only", t->fixed_size);
 		else if (m != SIZE_MAX)
 			snprintf(max, sizeof(max), "%zu B", m);
-		fprintf(out, "%-14s %-8s", t->name, t->group);
+		fprintf(out, "%-15s %-8s", t->name, t->group);
 		yes_no(out, t->flags & TP_BOUNDARIES);
 		fprintf(out, " %-6d %-14s", t->copies, max);
 		yes_no(out, t->flags & TP_CROSS_HOST);
@@ -47,9 +47,9 @@ static void print_list(FILE *out)
 		fprintf(out, " %s\n", t->summary);
 	}
 	if (model_registry[0])
-		fprintf(out, "\n%-14s %-8s %s\n", "experiment", "group", "what");
+		fprintf(out, "\n%-15s %-8s %s\n", "experiment", "group", "what");
 	for (int i = 0; model_registry[i]; i++)
-		fprintf(out, "%-14s %-8s %s\n", model_registry[i]->name, "model", model_registry[i]->summary);
+		fprintf(out, "%-15s %-8s %s\n", model_registry[i]->name, "model", model_registry[i]->summary);
 	fputs("\nbound: one send arrives as one receive; copies: of the payload per message;\n"
 	      "hosts: works between hosts; fs: needs a filesystem name.\n", out);
 }

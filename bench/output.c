@@ -200,7 +200,7 @@ int write_csv(const json_t *doc, FILE *out)
 
 void table_header(FILE *out)
 {
-	fprintf(out, "%-14s %-8s %6s %-6s %9s %9s %9s %11s %8s %7s %7s\n", "mechanism", "pattern", "size",
+	fprintf(out, "%-15s %-8s %6s %-6s %9s %9s %9s %11s %8s %7s %7s\n", "mechanism", "pattern", "size",
 		"status", "p50 rtt", "p99 rtt", "p99.9", "MB/s", "msgs/s", "spread", "x floor");
 	fflush(out);
 }
@@ -209,7 +209,7 @@ void table_row(const struct row *r, FILE *out)
 {
 	char size[16], a[24], b[24], c[24], spread[16], flr[16];
 	format_size(r->size_bytes, size, sizeof(size));
-	fprintf(out, "%-14s %-8s %6s %-6s ", r->ops->name, pattern_name(r->pattern), size,
+	fprintf(out, "%-15s %-8s %6s %-6s ", r->ops->name, pattern_name(r->pattern), size,
 		r->status == ROW_OK ? "ok" : r->status == ROW_FAILED ? "FAILED" : "unsup");
 	if (r->status != ROW_OK) {
 		fprintf(out, "%s\n", r->reason);

@@ -6,6 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+extern const struct transport_ops floor_cacheline_ops;
+extern const struct transport_ops floor_memcpy_ops;
+extern const struct transport_ops pipe_ops;
+extern const struct transport_ops floor_cacheline_ops;
+extern const struct transport_ops floor_memcpy_ops;
 extern const struct transport_ops pipe_ops;
 extern const struct transport_ops fifo_ops;
 extern const struct transport_ops socketpair_ops;
@@ -14,11 +19,19 @@ extern const struct transport_ops uds_dgram_ops;
 extern const struct transport_ops uds_seqpacket_ops;
 extern const struct transport_ops tcp_ops;
 extern const struct transport_ops mq_ops;
+extern const struct transport_ops shm_ops;
+extern const struct transport_ops shm_spin_ops;
+extern const struct transport_ops shm_sem_ops;
 extern const struct transport_ops zmq_ipc_ops;
 extern const struct transport_ops zmq_tcp_ops;
+extern const struct transport_ops thread_ring_ops;
+extern const struct transport_ops thread_mutex_ops;
 extern const struct transport_ops zmq_inproc_ops;
 
+/* Floor rows first: every later row is read as a multiple of them. */
 const struct transport_ops *const transport_registry[] = {
+	&floor_cacheline_ops,
+	&floor_memcpy_ops,
 	&pipe_ops,
 	&fifo_ops,
 	&socketpair_ops,
@@ -27,8 +40,13 @@ const struct transport_ops *const transport_registry[] = {
 	&uds_seqpacket_ops,
 	&tcp_ops,
 	&mq_ops,
+	&shm_ops,
+	&shm_spin_ops,
+	&shm_sem_ops,
 	&zmq_ipc_ops,
 	&zmq_tcp_ops,
+	&thread_ring_ops,
+	&thread_mutex_ops,
 	&zmq_inproc_ops,
 	NULL,
 };

@@ -1,0 +1,177 @@
+/* shm, shm-spin, shm-sem: two SPSC rings in one POSIX shared-memory object, three ways to wait. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../ipc/names.h"
+#include "../ipc/transport.h"
+#include "ring.h"
+
+/* shm_state names the object; each side maps it by name in attach. */
+struct shm_state {
+	char name[64];
+	int named;          /* the name still exists in /dev/shm */
+	enum ring_wait wait;
+	size_t ring_size;   /* data bytes of each ring */
+	size_t map_bytes;   /* both rings, A to B first */
+};
+
+/* shm_end is one side's mapping and its two ring ends. */
+struct shm_end {
+	void *map;
+	size_t map_bytes;
+	struct ring_end tx;
+	struct ring_end rx;
+};
+
+static void shm_unlink_names(void *st)
+{
+	struct shm_state *ss = st;
+	if (ss->named) {
+		shm_unlink(ss->name);
+		ss->named = 0;
+	}
+}
+
+static int shm_setup(void *st, const struct tp_params *p, struct tp_err *err, enum ring_wait wait)
+{
+	struct shm_state *ss = st;
+	ss->wait = wait;
+	ss->ring_size = ring_size_for(p->msg_bytes);
+	ss->map_bytes = 2 * ring_bytes(ss->ring_size);
+	int rc = tp_random_name(ss->name, sizeof(ss->name), "/", "shm");
+	if (rc)
+		return tp_fail(err, -rc, "shm: no random name for the object: %s", strerror(-rc));
+	int fd = shm_open(ss->name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return tp_fail(err, errno, "shm: shm_open(%s) failed: %m; check that /dev/shm is a writable tmpfs",
+			       ss->name);
+	ss->named = 1;
+	/* Allocate now: a full /dev/shm is a setup error here, not a SIGBUS mid-run. */
+	rc = posix_fallocate(fd, 0, (off_t)ss->map_bytes);
+	if (rc) {
+		close(fd);
+		return tp_fail(err, rc, "shm: cannot allocate %zu B in /dev/shm: %s; free space there (df /dev/shm) "
+			       "or enlarge it (mount -o remount,size=...)", ss->map_bytes, strerror(rc));
+	}
+	void *map = mmap(NULL, ss->map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return tp_fail(err, errno, "shm: mmap of %zu B failed: %m; raise the address-space limit (ulimit -v)",
+			       ss->map_bytes);
+	rc = ring_init(map, ss->ring_size, true);
+	if (!rc)
+		rc = ring_init((struct ring *)((char *)map + ring_bytes(ss->ring_size)), ss->ring_size, true);
+	munmap(map, ss->map_bytes);
+	if (rc)
+		return tp_fail(err, -rc, "shm: process-shared semaphores: %s", strerror(-rc));
+	return 0;
+}
+
+static int shm_setup_adaptive(void *st, const struct tp_params *p, struct tp_err *err)
+{
+	return shm_setup(st, p, err, RING_ADAPTIVE);
+}
+
+static int shm_setup_spin(void *st, const struct tp_params *p, struct tp_err *err)
+{
+	return shm_setup(st, p, err, RING_SPIN);
+}
+
+static int shm_setup_sem(void *st, const struct tp_params *p, struct tp_err *err)
+{
+	return shm_setup(st, p, err, RING_SEM);
+}
+
+static int shm_attach(void *st, void *end, enum tp_side side, const struct tp_params *p, struct tp_err *err)
+{
+	struct shm_state *ss = st;
+	struct shm_end *se = end;
+	(void)p;
+	int fd = shm_open(ss->name, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0)
+		return tp_fail(err, errno, "shm: shm_open(%s) to attach failed: %m", ss->name);
+	struct stat sb;
+	if (fstat(fd, &sb) || (size_t)sb.st_size < ss->map_bytes) {
+		close(fd);
+		return tp_fail(err, EPROTO, "shm: %s holds fewer than the %zu B set up", ss->name, ss->map_bytes);
+	}
+	/* Populate now, so page faults land in attach and not in the first timed messages. */
+	void *map = mmap(NULL, ss->map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return tp_fail(err, errno, "shm: mmap of %zu B failed: %m", ss->map_bytes);
+	se->map = map;
+	se->map_bytes = ss->map_bytes;
+	struct ring *ab = map, *ba = (struct ring *)((char *)map + ring_bytes(ss->ring_size));
+	int rc = ring_end_init(&se->tx, side == TP_SIDE_A ? ab : ba, ss->wait, true);
+	if (!rc)
+		rc = ring_end_init(&se->rx, side == TP_SIDE_A ? ba : ab, ss->wait, true);
+	if (rc)
+		return tp_fail(err, -rc, "shm: %s does not hold the rings set up", ss->name);
+	return 0;
+}
+
+static int shm_send(void *end, const void *buf, size_t len, int64_t timeout_ns)
+{
+	return ring_send(&((struct shm_end *)end)->tx, buf, len, timeout_ns);
+}
+
+static ssize_t shm_recv(void *end, void *buf, size_t len, size_t cap, int64_t timeout_ns)
+{
+	(void)len;
+	return ring_recv(&((struct shm_end *)end)->rx, buf, cap, timeout_ns);
+}
+
+static void shm_detach(void *end)
+{
+	struct shm_end *se = end;
+	if (se->map)
+		munmap(se->map, se->map_bytes);
+	se->map = NULL;
+}
+
+static void shm_teardown(void *st)
+{
+	shm_unlink_names(st);
+}
+
+#define SHM_COMMON                                                      \
+	.group = "process",                                             \
+	.copies = 2,                                                    \
+	.state_size = sizeof(struct shm_state),                         \
+	.end_size = sizeof(struct shm_end),                             \
+	.attach = shm_attach,                                           \
+	.unlink_names = shm_unlink_names,                               \
+	.send = shm_send,                                               \
+	.recv = shm_recv,                                               \
+	.detach = shm_detach,                                           \
+	.teardown = shm_teardown
+
+const struct transport_ops shm_ops = {
+	.name = "shm",
+	.summary = "SPSC ring per direction in shm_open+mmap; spin, then sched_yield, then futex",
+	.flags = TP_BOUNDARIES,
+	.setup = shm_setup_adaptive,
+	SHM_COMMON,
+};
+
+const struct transport_ops shm_spin_ops = {
+	.name = "shm-spin",
+	.summary = "the shm ring, busy-polling only (lowest latency, burns a CPU per side)",
+	.flags = TP_BOUNDARIES | TP_SPIN_ONLY,
+	.setup = shm_setup_spin,
+	SHM_COMMON,
+};
+
+const struct transport_ops shm_sem_ops = {
+	.name = "shm-sem",
+	.summary = "the shm ring signalled with process-shared POSIX semaphores, a post per message",
+	.flags = TP_BOUNDARIES,
+	.setup = shm_setup_sem,
+	SHM_COMMON,
+};

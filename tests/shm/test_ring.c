@@ -1,0 +1,532 @@
+/* The SPSC ring: wrap-around, full and empty, big messages, a million random messages, a killed peer. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support.h"
+#include "clock.h"
+#include "msg.h"
+#include "ipc/names.h"
+#include "shm/ring.h"
+
+#define SMALL_RING 512 /* the smallest ring: every test wraps it often */
+#define MS (INT64_C(1000000))
+
+extern const struct transport_ops shm_ops, shm_spin_ops, shm_sem_ops;
+
+static const enum ring_wait waits[] = { RING_SPIN, RING_ADAPTIVE, RING_SEM };
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t x = (*s += UINT64_C(0x9e3779b97f4a7c15));
+	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return x ^ (x >> 31);
+}
+
+/* A ring in private memory (threads) or in an anonymous shared mapping (processes). */
+static struct ring *ring_new(size_t size, bool shared)
+{
+	size_t bytes = ring_bytes(size);
+	void *m = shared ? mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+			 : aligned_alloc(RING_LINE, bytes);
+	assert_true(m != NULL && m != MAP_FAILED);
+	memset(m, 0, bytes);
+	assert_int_equal(ring_init(m, size, shared), 0);
+	return m;
+}
+
+static void ring_free(struct ring *r, bool shared)
+{
+	if (shared)
+		munmap(r, ring_bytes(r->size));
+	else
+		free(r);
+}
+
+static void fill_pattern(unsigned char *buf, size_t len, uint64_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (unsigned char)(seed * 131 + i * 7 + (i >> 8));
+}
+
+/* One message of len bytes through a ring whose head and tail start at off. */
+static void one_at(size_t off, size_t len, unsigned char *in, unsigned char *out)
+{
+	struct ring *r = ring_new(SMALL_RING, false);
+	struct ring_end tx, rx;
+	assert_int_equal(ring_end_init(&tx, r, RING_SPIN, false), 0);
+	assert_int_equal(ring_end_init(&rx, r, RING_SPIN, false), 0);
+	for (size_t at = 0; at < off; at += RING_HDR) { /* empty messages take one word each */
+		assert_int_equal(ring_send(&tx, in, 0, MS), 0);
+		assert_int_equal(ring_recv(&rx, out, SMALL_RING, MS), 0);
+	}
+	fill_pattern(in, len, off + len);
+	memset(out, 0xee, len + 1);
+	assert_int_equal(ring_send(&tx, in, len, MS), 0);
+	assert_int_equal(ring_recv(&rx, out, len + 1, MS), (ssize_t)len);
+	assert_memory_equal(in, out, len);
+	assert_int_equal(out[len], 0xee); /* nothing written past the message */
+	assert_int_equal(r->head, atomic_load(&r->tail));
+	ring_free(r, false);
+}
+
+/* Every start offset, with lengths that end at every byte of a word, and that need two pieces. */
+static void test_wrap_every_offset(void **state)
+{
+	(void)state;
+	unsigned char in[SMALL_RING], out[SMALL_RING + 1];
+	size_t lens[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 65, 100, 127, 128, 129,
+			  SMALL_RING / 2 - RING_HDR,         /* the largest single piece */
+			  SMALL_RING / 2 - RING_HDR + 1,     /* the smallest with two */
+			  SMALL_RING - 4 * RING_HDR };       /* two pieces, filling the ring */
+	for (size_t off = 0; off < SMALL_RING; off += 8)
+		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+			one_at(off, lens[i], in, out);
+}
+
+/* Full is size - 8 bytes of pieces in flight; empty and full both time out, for every wait. */
+static void test_full_and_empty(void **state)
+{
+	(void)state;
+	unsigned char buf[64] = { 0 };
+	int fit = SMALL_RING / 64 - 1; /* pieces of 56 B + 8 B word, then one of 48 B fills it */
+	for (size_t w = 0; w < sizeof(waits) / sizeof(waits[0]); w++) {
+		struct ring *r = ring_new(SMALL_RING, false);
+		struct ring_end tx, rx;
+		assert_int_equal(ring_end_init(&tx, r, waits[w], false), 0);
+		assert_int_equal(ring_end_init(&rx, r, waits[w], false), 0);
+		assert_int_equal(ring_recv(&rx, buf, sizeof(buf), 20 * MS), -ETIMEDOUT);
+		for (int i = 0; i < fit; i++) {
+			buf[0] = (unsigned char)i;
+			assert_int_equal(ring_send(&tx, buf, 56, MS), 0);
+		}
+		buf[0] = (unsigned char)fit;
+		assert_int_equal(ring_send(&tx, buf, 48, MS), 0);
+		assert_int_equal(r->head - atomic_load(&r->tail), SMALL_RING - RING_HDR);
+		assert_int_equal(ring_send(&tx, buf, 0, 20 * MS), -ETIMEDOUT);
+		assert_int_equal(ring_recv(&rx, buf, sizeof(buf), MS), 56);
+		assert_int_equal(buf[0], 0);
+		assert_int_equal(ring_send(&tx, buf, 57, 20 * MS), -ETIMEDOUT); /* 8 B too many */
+		buf[0] = 99;
+		assert_int_equal(ring_send(&tx, buf, 56, MS), 0);
+		assert_int_equal(r->head - atomic_load(&r->tail), SMALL_RING - RING_HDR);
+		for (int i = 1; i <= fit + 1; i++) {
+			assert_int_equal(ring_recv(&rx, buf, sizeof(buf), MS), i < fit ? 56 : i == fit ? 48 : 56);
+			assert_int_equal(buf[0], i <= fit ? i : 99);
+		}
+		assert_int_equal(ring_recv(&rx, buf, sizeof(buf), 20 * MS), -ETIMEDOUT);
+		assert_int_equal(r->head, atomic_load(&r->tail));
+		ring_free(r, false);
+	}
+}
+
+/* Move an empty ring's head and tail forward by off bytes (a multiple of 8). */
+static void advance(struct ring_end *tx, struct ring_end *rx, size_t off, unsigned char *scratch)
+{
+	while (off > 0) {
+		size_t step = off < tx->chunk ? off : tx->chunk;
+		assert_int_equal(ring_send(tx, scratch, step - RING_HDR, MS), 0);
+		assert_int_equal(ring_recv(rx, scratch, step, MS), (ssize_t)(step - RING_HDR));
+		off -= step;
+	}
+}
+
+/* Pieces large enough for streaming stores, wrapping with a few bytes on either side of the end. */
+static void test_large_piece_wrap(void **state)
+{
+	(void)state;
+	enum { SIZE = 256 * 1024, LEN = 100 * 1024 + 3 };
+	unsigned char *in = malloc(LEN), *out = malloc(LEN + 1), *scratch = malloc(SIZE);
+	for (size_t k = 0; k <= 136; k += 8) {
+		/* payload starting k bytes before the end, then ending k bytes past it */
+		size_t heads[] = { SIZE - RING_HDR - k, SIZE + k - RING_HDR - LEN / 8 * 8 };
+		for (int h = 0; h < 2; h++) {
+			struct ring *r = ring_new(SIZE, false);
+			struct ring_end tx, rx;
+			assert_int_equal(ring_end_init(&tx, r, RING_SPIN, false), 0);
+			assert_int_equal(ring_end_init(&rx, r, RING_SPIN, false), 0);
+			advance(&tx, &rx, heads[h], scratch);
+			fill_pattern(in, LEN, k + (size_t)h);
+			memset(out, 0xee, LEN + 1);
+			assert_int_equal(ring_send(&tx, in, LEN, MS), 0);
+			assert_int_equal(ring_recv(&rx, out, LEN + 1, MS), LEN);
+			assert_memory_equal(in, out, LEN);
+			assert_int_equal(out[LEN], 0xee);
+			ring_free(r, false);
+		}
+	}
+	free(in);
+	free(out);
+	free(scratch);
+}
+
+/* A receive buffer too small: the message is drained and the next one is intact. */
+static void test_too_big_for_buffer(void **state)
+{
+	(void)state;
+	unsigned char in[300], out[300];
+	struct ring *r = ring_new(SMALL_RING, false);
+	struct ring_end tx, rx;
+	assert_int_equal(ring_end_init(&tx, r, RING_ADAPTIVE, false), 0);
+	assert_int_equal(ring_end_init(&rx, r, RING_ADAPTIVE, false), 0);
+	fill_pattern(in, sizeof(in), 1);
+	assert_int_equal(ring_send(&tx, in, 300, MS), 0);
+	assert_int_equal(ring_send(&tx, in, 10, MS), 0);
+	assert_int_equal(ring_recv(&rx, out, 299, MS), -EMSGSIZE);
+	assert_int_equal(ring_recv(&rx, out, 299, MS), 10);
+	assert_memory_equal(in, out, 10);
+	ring_free(r, false);
+}
+
+/* The far side of a two-thread test: receive count messages of the given lengths and check them. */
+struct big_arg {
+	struct ring_end *rx;
+	const size_t *lens;
+	int count;
+	int bad;
+};
+
+static void *big_receiver(void *p)
+{
+	struct big_arg *a = p;
+	unsigned char *want = malloc(1 << 20), *got = malloc(1 << 20);
+	for (int i = 0; i < a->count; i++) {
+		fill_pattern(want, a->lens[i], (uint64_t)i);
+		ssize_t n = ring_recv(a->rx, got, 1 << 20, 5000 * MS);
+		if (n != (ssize_t)a->lens[i] || memcmp(want, got, a->lens[i]) != 0)
+			a->bad++;
+	}
+	free(want);
+	free(got);
+	return NULL;
+}
+
+/* Messages larger than the ring go through in pieces while the other side drains them. */
+static void test_larger_than_ring(void **state)
+{
+	(void)state;
+	static const size_t lens[] = { SMALL_RING, SMALL_RING + 1, 3 * SMALL_RING - 5, 4096, 65536 + 3, 1 << 20, 7 };
+	int count = sizeof(lens) / sizeof(lens[0]);
+	unsigned char *in = malloc(1 << 20);
+	for (size_t w = 0; w < sizeof(waits) / sizeof(waits[0]); w++) {
+		struct ring *r = ring_new(SMALL_RING, false);
+		struct ring_end tx, rx;
+		assert_int_equal(ring_end_init(&tx, r, waits[w], false), 0);
+		assert_int_equal(ring_end_init(&rx, r, waits[w], false), 0);
+		struct big_arg a = { &rx, lens, count, 0 };
+		pthread_t t;
+		assert_int_equal(pthread_create(&t, NULL, big_receiver, &a), 0);
+		for (int i = 0; i < count; i++) {
+			fill_pattern(in, lens[i], (uint64_t)i);
+			assert_int_equal(ring_send(&tx, in, lens[i], 5000 * MS), 0);
+		}
+		pthread_join(t, NULL);
+		assert_int_equal(a.bad, 0);
+		ring_free(r, false);
+	}
+	free(in);
+}
+
+/*
+ * The stress: STRESS_MSGS messages of random sizes (mostly small, one in 512
+ * larger than the ring), each carrying its sequence number and a checksum of
+ * its random payload; the receiver knows the size sequence from the shared seed.
+ */
+#define STRESS_MSGS 1000000
+#define STRESS_RING 4096
+#define STRESS_MAX (4 * STRESS_RING)
+
+struct stress_result {
+	uint64_t received;
+	uint64_t bad_len, bad_seq, bad_sum;
+	int rc; /* the first error, or 0 */
+};
+
+static size_t stress_len(uint64_t *sizes)
+{
+	uint64_t x = splitmix(sizes);
+	return (x & 511) == 0 ? STRESS_RING + (size_t)(x >> 20) % (STRESS_MAX - STRESS_RING)
+			      : (size_t)(x >> 20) % 160;
+}
+
+static int stress_send(struct ring_end *tx, uint64_t seed)
+{
+	unsigned char *buf = malloc(STRESS_MAX);
+	uint64_t sizes = seed, bytes = seed ^ 0xabcdef;
+	int rc = 0;
+	for (uint64_t seq = 0; seq < STRESS_MSGS && !rc; seq++) {
+		size_t len = stress_len(&sizes);
+		if (len >= 16) {
+			for (size_t i = 16; i < len; i += 8) {
+				uint64_t v = splitmix(&bytes);
+				memcpy(buf + i, &v, len - i < 8 ? len - i : 8);
+			}
+			uint64_t sum = msg_payload_sum(buf + 16, len - 16) ^ seq;
+			memcpy(buf, &seq, 8);
+			memcpy(buf + 8, &sum, 8);
+		} else {
+			for (size_t i = 0; i < len; i++)
+				buf[i] = (unsigned char)(seq >> (8 * (i % 8))) ^ (unsigned char)i;
+		}
+		rc = ring_send(tx, buf, len, 10000 * MS);
+	}
+	free(buf);
+	return rc;
+}
+
+static void stress_recv(struct ring_end *rx, uint64_t seed, struct stress_result *res)
+{
+	unsigned char *buf = malloc(STRESS_MAX);
+	uint64_t sizes = seed;
+	for (uint64_t seq = 0; seq < STRESS_MSGS; seq++) {
+		size_t len = stress_len(&sizes);
+		ssize_t n = ring_recv(rx, buf, STRESS_MAX, 10000 * MS);
+		if (n < 0) {
+			res->rc = (int)n;
+			break;
+		}
+		res->received++;
+		if ((size_t)n != len) {
+			res->bad_len++;
+			continue;
+		}
+		uint64_t got_seq, got_sum;
+		if (len >= 16) {
+			memcpy(&got_seq, buf, 8);
+			memcpy(&got_sum, buf + 8, 8);
+			res->bad_seq += got_seq != seq;
+			res->bad_sum += got_sum != (msg_payload_sum(buf + 16, len - 16) ^ seq);
+		} else {
+			for (size_t i = 0; i < len; i++)
+				if (buf[i] != ((unsigned char)(seq >> (8 * (i % 8))) ^ (unsigned char)i)) {
+					res->bad_seq++;
+					break;
+				}
+		}
+	}
+	free(buf);
+}
+
+struct stress_thread {
+	struct ring_end *rx;
+	uint64_t seed;
+	struct stress_result res;
+};
+
+static void *stress_thread_main(void *p)
+{
+	struct stress_thread *t = p;
+	stress_recv(t->rx, t->seed, &t->res);
+	return NULL;
+}
+
+static void stress_check(const struct stress_result *res, int send_rc, enum ring_wait w, const char *how)
+{
+	if (res->rc || send_rc || res->received != STRESS_MSGS || res->bad_len || res->bad_seq || res->bad_sum)
+		print_error("%s, wait %d: send rc %d, receive rc %d, %llu received, bad: %llu len %llu seq %llu sum\n",
+			    how, (int)w, send_rc, res->rc, (unsigned long long)res->received,
+			    (unsigned long long)res->bad_len, (unsigned long long)res->bad_seq,
+			    (unsigned long long)res->bad_sum);
+	assert_int_equal(send_rc, 0);
+	assert_int_equal(res->rc, 0);
+	assert_int_equal(res->received, STRESS_MSGS);
+	assert_int_equal(res->bad_len + res->bad_seq + res->bad_sum, 0);
+}
+
+static void test_stress_threads(void **state)
+{
+	(void)state;
+	for (size_t w = 0; w < sizeof(waits) / sizeof(waits[0]); w++) {
+		struct ring *r = ring_new(STRESS_RING, false);
+		struct ring_end tx, rx;
+		assert_int_equal(ring_end_init(&tx, r, waits[w], false), 0);
+		assert_int_equal(ring_end_init(&rx, r, waits[w], false), 0);
+		struct stress_thread t = { .rx = &rx, .seed = 42 + w };
+		pthread_t th;
+		assert_int_equal(pthread_create(&th, NULL, stress_thread_main, &t), 0);
+		int rc = stress_send(&tx, t.seed);
+		pthread_join(th, NULL);
+		stress_check(&t.res, rc, waits[w], "threads");
+		ring_free(r, false);
+	}
+}
+
+static void test_stress_processes(void **state)
+{
+	(void)state;
+	for (size_t w = 0; w < sizeof(waits) / sizeof(waits[0]); w++) {
+		struct ring *r = ring_new(STRESS_RING, true);
+		struct stress_result *res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE,
+						 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		assert_true(res != MAP_FAILED);
+		memset(res, 0, sizeof(*res));
+		uint64_t seed = 7 + w;
+		fflush(NULL);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct ring_end rx;
+			if (ring_end_init(&rx, r, waits[w], true))
+				_exit(1);
+			stress_recv(&rx, seed, res);
+			_exit(0);
+		}
+		struct ring_end tx;
+		assert_int_equal(ring_end_init(&tx, r, waits[w], true), 0);
+		int rc = stress_send(&tx, seed);
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		stress_check(res, rc, waits[w], "processes");
+		munmap(res, sizeof(*res));
+		ring_free(r, true);
+	}
+}
+
+/*
+ * Our shm objects among the leftovers: other programs on the machine may come
+ * and go with names of their own (other ipcbench runs), so compare only ours.
+ */
+static char *our_leftovers(void)
+{
+	char *all = leftovers_snapshot(), *ours = calloc(1, strlen(all) + 1), *save;
+	for (char *line = strtok_r(all, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, "/dev/shm/" TP_NAME_PREFIX "shm-", strlen("/dev/shm/" TP_NAME_PREFIX "shm-")) == 0)
+			strcat(strcat(ours, line), "\n");
+	free(all);
+	return ours;
+}
+
+static void assert_no_new_shm(char *before)
+{
+	char *after = our_leftovers();
+	if (strcmp(before, after) != 0)
+		print_error("/dev/shm before:\n%safter:\n%s", before, after);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+/*
+ * A peer killed while we wait in the ring (on the futex, the semaphore, or
+ * spinning) is an error after the timeout, and the object is gone from
+ * /dev/shm. room: we wait for room (the peer stopped draining), else for data.
+ */
+static void kill_peer_while_waiting(const struct transport_ops *ops, bool room)
+{
+	char *before = our_leftovers();
+	struct tp_params p = { .msg_bytes = 1024, .timeout_ns = 300 * MS };
+	struct tp_err err = { { 0 } };
+	void *st = calloc(1, ops->state_size), *end = calloc(1, ops->end_size);
+	unsigned char buf[1024] = { 0 };
+	assert_int_equal(ops->setup(st, &p, &err), 0);
+	int ready[2];
+	assert_int_equal(pipe(ready), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		void *peer = calloc(1, ops->end_size);
+		if (ops->attach(st, peer, TP_SIDE_B, &p, &err))
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		nanosleep(&(struct timespec){ 0, 50 * MS }, NULL); /* the other side is waiting by now */
+		raise(SIGKILL);
+		_exit(1);
+	}
+	assert_int_equal(ops->attach(st, end, TP_SIDE_A, &p, &err), 0);
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	ops->unlink_names(st);
+	int64_t t0 = now_ns();
+	if (room) {
+		int rc, sent = 0;
+		while ((rc = ops->send(end, buf, sizeof(buf), p.timeout_ns)) == 0)
+			sent++;
+		assert_int_equal(rc, -ETIMEDOUT);
+		assert_true(sent > 0);
+	} else {
+		assert_int_equal(ops->recv(end, buf, sizeof(buf), sizeof(buf), p.timeout_ns), -ETIMEDOUT);
+	}
+	assert_true(now_ns() - t0 >= p.timeout_ns); /* it waited the whole timeout, past the death */
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	close(ready[0]);
+	close(ready[1]);
+	ops->detach(end);
+	ops->teardown(st);
+	free(end);
+	free(st);
+	assert_no_new_shm(before);
+}
+
+static void test_killed_peer_futex(void **state)
+{
+	(void)state;
+	kill_peer_while_waiting(&shm_ops, false);
+	kill_peer_while_waiting(&shm_ops, true);
+}
+
+static void test_killed_peer_sem(void **state)
+{
+	(void)state;
+	kill_peer_while_waiting(&shm_sem_ops, false);
+	kill_peer_while_waiting(&shm_sem_ops, true);
+}
+
+static void test_killed_peer_spin(void **state)
+{
+	(void)state;
+	kill_peer_while_waiting(&shm_spin_ops, false);
+	kill_peer_while_waiting(&shm_spin_ops, true);
+}
+
+/* Teardown and detach are safe on zeroed state and after a setup that never reached attach. */
+static void test_half_set_up(void **state)
+{
+	(void)state;
+	char *before = our_leftovers();
+	const struct transport_ops *all[] = { &shm_ops, &shm_spin_ops, &shm_sem_ops };
+	for (size_t i = 0; i < 3; i++) {
+		void *st = calloc(1, all[i]->state_size), *end = calloc(1, all[i]->end_size);
+		all[i]->detach(end);
+		all[i]->teardown(st);
+		struct tp_params p = { .msg_bytes = 64, .timeout_ns = 100 * MS };
+		struct tp_err err = { { 0 } };
+		assert_int_equal(all[i]->setup(st, &p, &err), 0);
+		all[i]->teardown(st);
+		all[i]->teardown(st);
+		free(end);
+		free(st);
+	}
+	assert_no_new_shm(before);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wrap_every_offset),
+		cmocka_unit_test(test_full_and_empty),
+		cmocka_unit_test(test_large_piece_wrap),
+		cmocka_unit_test(test_too_big_for_buffer),
+		cmocka_unit_test(test_larger_than_ring),
+		cmocka_unit_test(test_stress_threads),
+		cmocka_unit_test(test_stress_processes),
+		cmocka_unit_test(test_killed_peer_futex),
+		cmocka_unit_test(test_killed_peer_sem),
+		cmocka_unit_test(test_killed_peer_spin),
+		cmocka_unit_test(test_half_set_up),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
