@@ -236,7 +236,7 @@ int side_run(const struct case_spec *c, struct run_ctl *ctl, void *st, enum tp_s
 	int rc = side_buffers(&s);
 	if (rc)
 		goto out;
-	s.end = calloc(1, c->ops->end_size ? c->ops->end_size : 1);
+	s.end = tp_state_alloc(c->ops->end_size);
 	if (!s.end) {
 		rc = side_fail(&s, -ENOMEM, "per-side state");
 		goto out;

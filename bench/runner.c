@@ -34,6 +34,15 @@ void runner_install_signals(void)
 	signal(SIGPIPE, SIG_IGN);     /* a dead peer is EPIPE, handled */
 }
 
+void *tp_state_alloc(size_t size)
+{
+	size_t page = 4096, bytes = size ? (size + page - 1) / page * page : page;
+	void *p = aligned_alloc(page, bytes);
+	if (p)
+		memset(p, 0, bytes);
+	return p;
+}
+
 const char *pattern_name(enum pattern p)
 {
 	return p == PAT_PINGPONG ? "pingpong" : "stream";
@@ -121,7 +130,7 @@ static int host_threads(const struct case_spec *c, struct run_ctl *ctl)
 	}
 	if (c->ops->solo)
 		return side_run_solo(c, ctl) ? 1 : 0;
-	void *st = calloc(1, c->ops->state_size ? c->ops->state_size : 1);
+	void *st = tp_state_alloc(c->ops->state_size);
 	struct tp_params p = { .msg_bytes = c->msg_bytes, .timeout_ns = c->timeout_ns };
 	struct tp_err err = { { 0 } };
 	int rc = st ? c->ops->setup(st, &p, &err) : -ENOMEM;
@@ -298,7 +307,7 @@ int run_once(const struct case_spec *c, struct rep_result *out)
 	int rc = 0, n = 0;
 	struct child ch[2] = { { .pidfd = -1 }, { .pidfd = -1 } };
 	if (!in_threads) {
-		st = calloc(1, c->ops->state_size ? c->ops->state_size : 1);
+		st = tp_state_alloc(c->ops->state_size);
 		rc = st ? c->ops->setup(st, &p, &err) : -ENOMEM;
 		if (rc) {
 			snprintf(out->reason, sizeof(out->reason), "setup: %s",

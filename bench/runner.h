@@ -49,6 +49,13 @@ bool case_unsupported(const struct case_spec *c, char *reason, size_t reason_len
  */
 int run_once(const struct case_spec *c, struct rep_result *out);
 
+/**
+ * Zeroed memory for a mechanism's state, aligned to a page: a state struct may
+ * put its fields on separate cache lines with _Alignas, which malloc's 16-byte
+ * alignment would silently undo. NULL when out of memory; free() it.
+ */
+void *tp_state_alloc(size_t size);
+
 /* Set by the SIGINT/SIGTERM handler; runner loops stop when it is non-zero. */
 extern volatile int runner_stop_signal;
 
