@@ -59,8 +59,9 @@ static void sink_table(const struct row *r, void *ctx)
 	table_row(r, ctx);
 }
 
-static void print_models(const struct config *cfg, const json_t *models, FILE *out)
+static void print_models(const struct config *cfg, const json_t *doc, FILE *out)
 {
+	const json_t *models = json_object_get(doc, "models");
 	for (int i = 0; i < cfg->n_models; i++) {
 		const json_t *m = json_object_get(models, cfg->models[i]->name);
 		const json_t *status = json_object_get(m, "status");
@@ -71,11 +72,11 @@ static void print_models(const struct config *cfg, const json_t *models, FILE *o
 			cfg->models[i]->print(m, out);
 	}
 	if (cfg->n_models > 1)
-		model_table_print(models, out);
+		model_table_print(models, json_object_get(doc, "results"), out);
 }
 
 /* Results on stdout in the chosen format. */
-static void print_results(const struct config *cfg, const json_t *doc, const struct results *res)
+static void print_results(const struct config *cfg, const json_t *doc)
 {
 	switch (cfg->format) {
 	case OUT_JSON:
@@ -89,7 +90,7 @@ static void print_results(const struct config *cfg, const json_t *doc, const str
 		write_markdown(doc, stdout);
 		break;
 	case OUT_TABLE:
-		print_models(cfg, res->models, stdout); /* rows were printed as they came */
+		print_models(cfg, doc, stdout); /* rows were printed as they came */
 		break;
 	}
 	fflush(stdout);
@@ -121,7 +122,7 @@ static int run(const struct config *cfg)
 		return 1;
 	}
 	json_t *doc = results_json(cfg, &res);
-	print_results(cfg, doc, &res);
+	print_results(cfg, doc);
 	int rc = any_failed(&res);
 	if (cfg->out_dir && bundle_write(cfg->out_dir, doc, cfg->quiet) != 0)
 		rc = 1;

@@ -175,15 +175,59 @@ static void table_scaling(struct table *t, const json_t *models)
 		 (int)json_integer_value(json_array_get(th, n - 1)));
 }
 
-static void table_fill(struct table *t, const json_t *models)
+/* The fastest and the slowest 64 B (or smallest) round trip among the group's ok rows. */
+static void table_comm(char *cell, const json_t *results, const char *group, const char *how)
+{
+	const json_t *r, *lo = NULL, *hi = NULL;
+	size_t i;
+	json_int_t size = 0;
+	json_array_foreach(results, i, r) {
+		const char *g = json_string_value(json_object_get(r, "group"));
+		const char *st = json_string_value(json_object_get(r, "status"));
+		const char *pat = json_string_value(json_object_get(r, "pattern"));
+		json_int_t sz = json_integer_value(json_object_get(r, "size_bytes"));
+		if (!g || !st || !pat || strcmp(g, group) || strcmp(st, "ok") || strcmp(pat, "pingpong"))
+			continue;
+		if (size == 0 || sz < size) {
+			size = sz;
+			lo = hi = NULL;
+		}
+		if (sz != size)
+			continue;
+		double p50 = json_number_value(json_object_get(json_object_get(r, "rtt_ns"), "p50"));
+		if (!lo || p50 < json_number_value(json_object_get(json_object_get(lo, "rtt_ns"), "p50")))
+			lo = r;
+		if (!hi || p50 > json_number_value(json_object_get(json_object_get(hi, "rtt_ns"), "p50")))
+			hi = r;
+	}
+	if (!lo) {
+		snprintf(cell, TABLE_CELL, "%s; no %s pingpong row in this run", how, group);
+		return;
+	}
+	char a[24], b[24];
+	if (lo == hi) {
+		snprintf(cell, TABLE_CELL, "%s; %" JSON_INTEGER_FORMAT " B round trip p50 %s (%s)", how, size,
+			 fmt_ns(json_number_value(json_object_get(json_object_get(lo, "rtt_ns"), "p50")), a,
+				sizeof(a)),
+			 json_string_value(json_object_get(lo, "mechanism")));
+		return;
+	}
+	fmt_ns(json_number_value(json_object_get(json_object_get(lo, "rtt_ns"), "p50")), a, sizeof(a));
+	fmt_ns(json_number_value(json_object_get(json_object_get(hi, "rtt_ns"), "p50")), b, sizeof(b));
+	snprintf(cell, TABLE_CELL, "%s; %" JSON_INTEGER_FORMAT " B round trip p50 from %s (%s) to %s (%s)", how,
+		 size, a, json_string_value(json_object_get(lo, "mechanism")), b,
+		 json_string_value(json_object_get(hi, "mechanism")));
+}
+
+static void table_fill(struct table *t, const json_t *models, const json_t *results)
 {
 	memset(t, 0, sizeof(*t));
 	table_memory(t, models);
 	table_isolation(t, models);
 	table_creation(t, models);
 	table_switch(t, models);
-	snprintf(t->cells[4][0], TABLE_CELL, "see the IPC rows");
-	snprintf(t->cells[4][1], TABLE_CELL, "see the IPC rows");
+	table_comm(t->cells[4][0], results, "process", "through IPC: every message copied in and out");
+	table_comm(t->cells[4][1], results, "thread", "shared memory; a handoff between threads");
 	table_crash(t, models);
 	table_scaling(t, models);
 }
@@ -208,10 +252,10 @@ static int table_next_line(const char **s, int width, char *line)
 	return n;
 }
 
-void model_table_print(const json_t *models, FILE *out)
+void model_table_print(const json_t *models, const json_t *results, FILE *out)
 {
 	struct table t;
-	table_fill(&t, models);
+	table_fill(&t, models, results);
 	fprintf(out, "\n== processes vs threads, measured in this run ==\n");
 	fprintf(out, "%-*s %-*s %s\n", TABLE_ASPECT_W, "", TABLE_CELL_W, "process", "thread");
 	for (int r = 0; r < TABLE_ROWS; r++) {
@@ -237,10 +281,10 @@ static void table_md_cell(FILE *out, const char *s)
 	fputs(" |", out);
 }
 
-void model_table_markdown(const json_t *models, FILE *out)
+void model_table_markdown(const json_t *models, const json_t *results, FILE *out)
 {
 	struct table t;
-	table_fill(&t, models);
+	table_fill(&t, models, results);
 	fputs("| | process | thread |\n|---|---|---|\n", out);
 	for (int r = 0; r < TABLE_ROWS; r++) {
 		fprintf(out, "| %s |", table_aspects[r]);

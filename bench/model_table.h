@@ -10,13 +10,14 @@
  * behaviour, scaling; columns: process, thread. Each cell is a figure or an
  * observation from models (the "models" object of the JSON document); a cell
  * whose experiment did not run, or failed, says so. The communication cells
- * read "see the IPC rows": the mechanism rows answer that.
+ * come from the run's pingpong rows (results, the "results" array; may be
+ * NULL): the fastest and slowest 64 B round trip of each group.
  */
 
 /** The table as aligned text, cells wrapped to fit about 100 columns. */
-void model_table_print(const json_t *models, FILE *out);
+void model_table_print(const json_t *models, const json_t *results, FILE *out);
 
 /** The same table in Markdown, for report.md. */
-void model_table_markdown(const json_t *models, FILE *out);
+void model_table_markdown(const json_t *models, const json_t *results, FILE *out);
 
 #endif

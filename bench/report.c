@@ -262,10 +262,14 @@ static void host_section(const json_t *doc, FILE *out)
 	fputs("\n", out);
 	double reps = doc_num(cfg, "repetitions");
 	char d[24], w[24], t[24];
-	fprintf(out, "- **Timing:** %.0f repetition%s per case, each a %s timed span after %s of warmup; "
+	bool scaled = json_is_true(json_object_get(cfg, "duration_scaled"));
+	fprintf(out, "- **Timing:** %.0f repetition%s per case, each a %s%s timed span after %s of warmup%s; "
 		     "a row is the median of its repetitions; no single step may block longer than %s\n",
-		isfinite(reps) ? reps : 0, reps == 1 ? "" : "s", fmt_ns(doc_num(cfg, "duration_s") * 1e9, d, sizeof(d)),
-		fmt_ns(doc_num(cfg, "warmup_s") * 1e9, w, sizeof(w)), fmt_ns(doc_num(cfg, "timeout_s") * 1e9, t, sizeof(t)));
+		isfinite(reps) ? reps : 0, reps == 1 ? "" : "s", scaled ? "typically " : "",
+		fmt_ns(doc_num(cfg, "duration_s") * 1e9, d, sizeof(d)),
+		fmt_ns(doc_num(cfg, "warmup_s") * 1e9, w, sizeof(w)),
+		scaled ? " (spans scaled to fit the run's time budget; each row's is in results.json as duration_s)" : "",
+		fmt_ns(doc_num(cfg, "timeout_s") * 1e9, t, sizeof(t)));
 	const json_t *pin = json_object_get(cfg, "pin");
 	if (json_is_array(pin) && json_array_size(pin) == 2)
 		fprintf(out, "- **Pinning:** side A on CPU %" JSON_INTEGER_FORMAT ", side B on CPU %" JSON_INTEGER_FORMAT
@@ -493,9 +497,9 @@ static void models_flatten(struct mdtable *t, const char *prefix, const json_t *
 	free(text);
 }
 
-void report_models(const json_t *models, FILE *out)
+void report_models(const json_t *models, const json_t *results, FILE *out)
 {
-	model_table_markdown(models, out);
+	model_table_markdown(models, results, out);
 	fputs("\n", out);
 	const char *name;
 	json_t *m;
@@ -520,7 +524,7 @@ static void models_section(const json_t *doc, const struct chart_set *set, FILE 
 	if (!json_is_object(models) || json_object_size(models) == 0)
 		return;
 	fputs("## Processes vs threads\n\n", out);
-	report_models(models, out);
+	report_models(models, json_object_get(doc, "results"), out);
 	charts_section(set, "spawn", out);
 	charts_section(set, "scaling", out);
 }

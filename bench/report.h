@@ -21,6 +21,6 @@ void report_shell_word(const char *word, FILE *out);
 void report_command(const json_t *doc, FILE *out);
 
 /** The "models" section (processes vs threads experiments); nothing when models is empty. */
-void report_models(const json_t *models, FILE *out);
+void report_models(const json_t *models, const json_t *results, FILE *out);
 
 #endif

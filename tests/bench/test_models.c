@@ -208,9 +208,9 @@ static char *table_text(const json_t *m, bool markdown)
 	FILE *f = open_memstream(&buf, &len);
 	assert_non_null(f);
 	if (markdown)
-		model_table_markdown(m, f);
+		model_table_markdown(m, NULL, f);
 	else
-		model_table_print(m, f);
+		model_table_print(m, NULL, f);
 	fclose(f);
 	return buf;
 }
