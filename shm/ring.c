@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -56,14 +57,30 @@ int ring_init(struct ring *r, size_t size, bool pshared)
 	return 0;
 }
 
+/*
+ * The sleep protocol needs a StoreLoad fence on both sides (see
+ * ring_wait_for), and the waker's side runs for every piece. membarrier()
+ * moves that cost to the sleeper, which is about to sleep anyway: it makes
+ * every CPU running a registered thread pass a full fence, so the waker's
+ * store and load need only stay in program order. A process that cannot
+ * register (an old kernel, a seccomp filter) wakes with fences instead.
+ */
+static bool ring_membarrier(bool shared, bool reg)
+{
+	int cmd = shared ? (reg ? MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED : MEMBARRIER_CMD_GLOBAL_EXPEDITED)
+			 : (reg ? MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED : MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+	return syscall(SYS_membarrier, cmd, 0, 0) == 0;
+}
+
 int ring_end_init(struct ring_end *e, struct ring *r, enum ring_wait wait, bool shared)
 {
 	if (r->size < 4 * RING_LINE || (r->size & (r->size - 1)) || r->chunk < 2 * RING_HDR ||
 	    r->chunk > r->size / 2 || r->chunk % 8)
 		return -EINVAL;
 	*e = (struct ring_end){
-		.r = r, .wait = wait, .futex_flags = shared ? 0 : FUTEX_PRIVATE_FLAG,
+		.r = r, .wait = wait, .shared = shared, .futex_flags = shared ? 0 : FUTEX_PRIVATE_FLAG,
 		.size = r->size, .chunk = r->chunk,
+		.light_wake = wait != RING_SPIN && ring_membarrier(shared, true),
 	};
 	return 0;
 }
@@ -160,9 +177,10 @@ static int ring_sem_wait(sem_t *s, int64_t timeout_ns, int64_t *deadline)
 /*
  * Wait until *v (the consumer's next piece word, or the producer's view of
  * tail) reaches target; *seen gets the value. The one subtle point: a sleeper
- * stores its flag and then reads *v, the waker stores *v and then reads the
- * flag, all sequentially consistent, so at least one of them sees the other's
- * store and no wake-up is lost (ring_commit and ring_show_tail are the wakers' half).
+ * stores its flag, fences, then reads *v; the waker stores *v, fences, then
+ * reads the flag (ring_store_then_wake); so at least one of them sees the other's
+ * store and no wake-up is lost. The sleeper's fence is membarrier() when the
+ * waker's is only a compiler barrier.
  */
 static int ring_wait_for(struct ring_end *e, _Atomic uint64_t *v, uint64_t target, uint64_t *seen,
 			 enum ring_role me, int64_t timeout_ns, int64_t *deadline)
@@ -203,6 +221,7 @@ static int ring_wait_for(struct ring_end *e, _Atomic uint64_t *v, uint64_t targe
 	int rc = 0;
 	for (;;) {
 		atomic_store(flag, 1);
+		ring_membarrier(e->shared, false); /* fails harmlessly where the waker fences itself */
 		if ((*seen = atomic_load(v)) >= target)
 			break;
 		int64_t left = *deadline - now_ns();
@@ -239,12 +258,24 @@ static void ring_wake(struct ring_end *e, enum ring_role who, memory_order mo)
 		ring_futex_wake(e, flag);
 }
 
+/* The waker's half of the sleep protocol: store v, then look whether the other side sleeps. */
+static void ring_store_then_wake(struct ring_end *e, _Atomic uint64_t *dst, uint64_t v, enum ring_role who)
+{
+	if (e->light_wake) {
+		atomic_store_explicit(dst, v, memory_order_release);
+		atomic_signal_fence(memory_order_seq_cst); /* program order; the sleeper's membarrier fences */
+		ring_wake(e, who, memory_order_relaxed);
+	} else {
+		atomic_store(dst, v);
+		ring_wake(e, who, memory_order_seq_cst);
+	}
+}
+
 /* Producer: commit a piece by storing its word. */
 static void ring_commit(struct ring_end *e, _Atomic uint64_t *w, uint64_t word)
 {
 	if (e->wait == RING_ADAPTIVE) {
-		atomic_store(w, word);
-		ring_wake(e, RING_CONSUMER, memory_order_seq_cst);
+		ring_store_then_wake(e, w, word, RING_CONSUMER);
 		ring_note_cpu(&e->r->producer_cpu);
 		return;
 	}
@@ -281,8 +312,7 @@ static int ring_wait_room(struct ring_end *e, uint64_t head, uint64_t need, int6
 /* Consumer, about to wait: a producer waiting for room must see all we consumed (see ring_wait_for). */
 static void ring_show_tail(struct ring_end *e, uint64_t tail)
 {
-	atomic_store(&e->r->tail, tail);
-	ring_wake(e, RING_PRODUCER, memory_order_seq_cst);
+	ring_store_then_wake(e, &e->r->tail, tail, RING_PRODUCER);
 }
 
 /* Consumer: wait until the piece at tail is committed; its word goes to *word. */

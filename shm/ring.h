@@ -70,6 +70,8 @@ _Static_assert(offsetof(struct ring, data) % RING_LINE == 0 &&
 struct ring_end {
 	struct ring *r;
 	enum ring_wait wait;
+	bool shared;     /* the other side is another process */
+	bool light_wake; /* waking needs no fence: the sleeper calls membarrier() (ring.c) */
 	int futex_flags; /* FUTEX_PRIVATE_FLAG between threads, 0 between processes */
 	uint64_t size;   /* copies of r->size and r->chunk, so the hot path reads no shared line */
 	uint64_t chunk;

@@ -8,10 +8,10 @@
 #include "../bench/clock.h"
 #include "../ipc/transport.h"
 
-#define TM_QUEUE_BYTES ((size_t)4 * 1024 * 1024) /* slots per queue: what fits here, within 2..64 */
+#define THREAD_MUTEX_QUEUE_BYTES ((size_t)4 * 1024 * 1024) /* slots per queue: what fits here, within 2..64 */
 
-/* tm_queue is one direction: depth slots of slot_bytes, copied into and out of under the lock. */
-struct tm_queue {
+/* thread_mutex_queue is one direction: depth slots of slot_bytes, copied into and out of under the lock. */
+struct thread_mutex_queue {
 	pthread_mutex_t lock;
 	pthread_cond_t not_empty;
 	pthread_cond_t not_full;
@@ -26,21 +26,21 @@ struct tm_queue {
 
 /* thread_mutex_state points at both queues; the threads only read it after setup. */
 struct thread_mutex_state {
-	struct tm_queue *q[2]; /* [0] A to B, [1] B to A */
+	struct thread_mutex_queue *q[2]; /* [0] A to B, [1] B to A */
 };
 
 /* thread_mutex_end is one thread's two queues. */
 struct thread_mutex_end {
-	struct tm_queue *tx;
-	struct tm_queue *rx;
+	struct thread_mutex_queue *tx;
+	struct thread_mutex_queue *rx;
 };
 
-static struct tm_queue *tm_queue_new(size_t slot_bytes)
+static struct thread_mutex_queue *thread_mutex_queue_new(size_t slot_bytes)
 {
-	struct tm_queue *q = calloc(1, sizeof(*q));
+	struct thread_mutex_queue *q = calloc(1, sizeof(*q));
 	if (!q)
 		return NULL;
-	size_t depth = slot_bytes ? TM_QUEUE_BYTES / slot_bytes : 64;
+	size_t depth = slot_bytes ? THREAD_MUTEX_QUEUE_BYTES / slot_bytes : 64;
 	q->depth = depth < 2 ? 2 : depth > 64 ? 64 : (unsigned)depth;
 	q->slot_bytes = slot_bytes;
 	q->lens = calloc(q->depth, sizeof(*q->lens));
@@ -57,7 +57,7 @@ static struct tm_queue *tm_queue_new(size_t slot_bytes)
 	return q;
 }
 
-static void tm_queue_free(struct tm_queue *q)
+static void thread_mutex_queue_free(struct thread_mutex_queue *q)
 {
 	if (!q)
 		return;
@@ -72,7 +72,7 @@ static void tm_queue_free(struct tm_queue *q)
 }
 
 /* Wait on cv until *deadline_ns, set here the first time: only a wait pays for the clock. */
-static int tm_wait(pthread_cond_t *cv, pthread_mutex_t *lock, int64_t timeout_ns, int64_t *deadline_ns)
+static int thread_mutex_wait(pthread_cond_t *cv, pthread_mutex_t *lock, int64_t timeout_ns, int64_t *deadline_ns)
 {
 	if (*deadline_ns == 0)
 		*deadline_ns = now_ns() + timeout_ns;
@@ -84,7 +84,7 @@ static int thread_mutex_setup(void *st, const struct tp_params *p, struct tp_err
 {
 	struct thread_mutex_state *ts = st;
 	for (int i = 0; i < 2; i++) {
-		ts->q[i] = tm_queue_new(p->msg_bytes);
+		ts->q[i] = thread_mutex_queue_new(p->msg_bytes);
 		if (!ts->q[i] || !ts->q[i]->made)
 			return tp_fail(err, ENOMEM, "thread-mutex: no memory for a queue of %zu B slots", p->msg_bytes);
 	}
@@ -105,14 +105,14 @@ static int thread_mutex_attach(void *st, void *end, enum tp_side side, const str
 
 static int thread_mutex_send(void *end, const void *buf, size_t len, int64_t timeout_ns)
 {
-	struct tm_queue *q = ((struct thread_mutex_end *)end)->tx;
+	struct thread_mutex_queue *q = ((struct thread_mutex_end *)end)->tx;
 	if (len > q->slot_bytes)
 		return -EMSGSIZE;
 	int64_t deadline = 0;
 	int rc = 0;
 	pthread_mutex_lock(&q->lock);
 	while (q->count == q->depth && !rc)
-		rc = tm_wait(&q->not_full, &q->lock, timeout_ns, &deadline);
+		rc = thread_mutex_wait(&q->not_full, &q->lock, timeout_ns, &deadline);
 	if (q->count < q->depth) {
 		unsigned i = (q->first + q->count) % q->depth;
 		memcpy(q->slots + i * q->slot_bytes, buf, len);
@@ -127,13 +127,13 @@ static int thread_mutex_send(void *end, const void *buf, size_t len, int64_t tim
 
 static ssize_t thread_mutex_recv(void *end, void *buf, size_t len, size_t cap, int64_t timeout_ns)
 {
-	struct tm_queue *q = ((struct thread_mutex_end *)end)->rx;
+	struct thread_mutex_queue *q = ((struct thread_mutex_end *)end)->rx;
 	(void)len;
 	int64_t deadline = 0;
 	ssize_t rc = 0;
 	pthread_mutex_lock(&q->lock);
 	while (q->count == 0 && !rc)
-		rc = tm_wait(&q->not_empty, &q->lock, timeout_ns, &deadline);
+		rc = thread_mutex_wait(&q->not_empty, &q->lock, timeout_ns, &deadline);
 	if (q->count > 0) {
 		unsigned i = q->first;
 		size_t n = q->lens[i];
@@ -159,7 +159,7 @@ static void thread_mutex_teardown(void *st)
 {
 	struct thread_mutex_state *ts = st;
 	for (int i = 0; i < 2; i++) {
-		tm_queue_free(ts->q[i]);
+		thread_mutex_queue_free(ts->q[i]);
 		ts->q[i] = NULL;
 	}
 }

@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -492,6 +495,40 @@ static void test_killed_peer_spin(void **state)
 	kill_peer_while_waiting(&shm_spin_ops, true);
 }
 
+/* A full /dev/shm fails setup with a reason, and leaves nothing behind (a 1 MiB tmpfs in a private mount namespace). */
+static void test_full_dev_shm(void **state)
+{
+	(void)state;
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m,mode=1777"))
+			_exit(77); /* no right to make a mount namespace here */
+		struct tp_params p = { .msg_bytes = 1024 * 1024, .timeout_ns = 100 * MS };
+		struct tp_err err = { { 0 } };
+		void *st = calloc(1, shm_ops.state_size);
+		int rc = shm_ops.setup(st, &p, &err);
+		shm_ops.teardown(st);
+		DIR *d = opendir("/dev/shm");
+		int left = 0;
+		for (struct dirent *e; d && (e = readdir(d));)
+			left += e->d_name[0] != '.';
+		if (d)
+			closedir(d);
+		if (rc != -ENOSPC || !strstr(err.msg, "/dev/shm") || left)
+			_exit(1);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* Teardown and detach are safe on zeroed state and after a setup that never reached attach. */
 static void test_half_set_up(void **state)
 {
@@ -526,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_killed_peer_futex),
 		cmocka_unit_test(test_killed_peer_sem),
 		cmocka_unit_test(test_killed_peer_spin),
+		cmocka_unit_test(test_full_dev_shm),
 		cmocka_unit_test(test_half_set_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
