@@ -288,7 +288,7 @@ static void ring_commit(struct ring_end *e, _Atomic uint64_t *w, uint64_t word)
 static void ring_release(struct ring_end *e, uint64_t tail)
 {
 	atomic_store_explicit(&e->r->tail, tail, memory_order_release);
-	/* A relaxed look is enough: ring_wait_piece looks again, sequentially consistent, before we wait. */
+	/* A plain look is enough: before we wait, ring_show_tail looks again under the sleep protocol. */
 	if (e->wait == RING_SPIN)
 		return;
 	ring_wake(e, RING_PRODUCER, memory_order_relaxed);

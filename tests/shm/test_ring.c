@@ -396,6 +396,88 @@ static void test_stress_processes(void **state)
 }
 
 /*
+ * Both sides stop now and then for up to 300 us, long past the adaptive spin,
+ * so each keeps going to sleep on a full or an empty ring: a lost wake-up
+ * would show as a timeout.
+ */
+#define SLEEPY_MSGS 20000
+
+static void sleepy_pause(uint64_t *rng)
+{
+	uint64_t x = splitmix(rng);
+	if ((x & 31) == 0)
+		nanosleep(&(struct timespec){ 0, (long)((x >> 8) % 300000) }, NULL);
+}
+
+static int sleepy_side(struct ring_end *end, bool send, uint64_t seed)
+{
+	unsigned char *buf = malloc(3000), *want = malloc(3000);
+	uint64_t sizes = seed, pauses = seed * 3 + (send ? 1 : 2);
+	int bad = 0;
+	for (uint64_t seq = 0; seq < SLEEPY_MSGS && !bad; seq++) {
+		size_t len = (size_t)(splitmix(&sizes) % 3000);
+		fill_pattern(want, len, seq);
+		if (send)
+			bad = ring_send(end, want, len, 2000 * MS) != 0;
+		else
+			bad = ring_recv(end, buf, 3000, 2000 * MS) != (ssize_t)len || memcmp(buf, want, len) != 0;
+		sleepy_pause(&pauses);
+	}
+	free(buf);
+	free(want);
+	return bad;
+}
+
+struct sleepy_thread {
+	struct ring_end *rx;
+	uint64_t seed;
+	int bad;
+};
+
+static void *sleepy_thread_main(void *p)
+{
+	struct sleepy_thread *t = p;
+	t->bad = sleepy_side(t->rx, false, t->seed);
+	return NULL;
+}
+
+static void test_sleepy_peers(void **state)
+{
+	(void)state;
+	for (size_t w = 1; w < sizeof(waits) / sizeof(waits[0]); w++) { /* the two that sleep */
+		for (int shared = 0; shared < 2; shared++) {
+			struct ring *r = ring_new(STRESS_RING, shared);
+			struct ring_end tx, rx;
+			assert_int_equal(ring_end_init(&tx, r, waits[w], shared), 0);
+			assert_int_equal(ring_end_init(&rx, r, waits[w], shared), 0);
+			struct sleepy_thread t = { .rx = &rx, .seed = 99 + w };
+			pthread_t th;
+			pid_t pid = -1;
+			if (shared) {
+				fflush(NULL);
+				pid = fork();
+				assert_true(pid >= 0);
+				if (pid == 0)
+					_exit(sleepy_side(&rx, false, t.seed));
+			} else {
+				assert_int_equal(pthread_create(&th, NULL, sleepy_thread_main, &t), 0);
+			}
+			int bad = sleepy_side(&tx, true, t.seed);
+			if (shared) {
+				int status;
+				assert_int_equal(waitpid(pid, &status, 0), pid);
+				t.bad = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+			} else {
+				pthread_join(th, NULL);
+			}
+			assert_int_equal(bad, 0);
+			assert_int_equal(t.bad, 0);
+			ring_free(r, shared);
+		}
+	}
+}
+
+/*
  * Our shm objects among the leftovers: other programs on the machine may come
  * and go with names of their own (other ipcbench runs), so compare only ours.
  */
@@ -560,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_larger_than_ring),
 		cmocka_unit_test(test_stress_threads),
 		cmocka_unit_test(test_stress_processes),
+		cmocka_unit_test(test_sleepy_peers),
 		cmocka_unit_test(test_killed_peer_futex),
 		cmocka_unit_test(test_killed_peer_sem),
 		cmocka_unit_test(test_killed_peer_spin),
