@@ -193,6 +193,10 @@ struct child {
 
 static void kill_all(struct child *ch, int n)
 {
+	/* One already dead was not killed by us: its own end may be why the others failed. */
+	for (int i = 0; i < n; i++)
+		if (!ch[i].done && ch[i].pid > 0 && waitpid(ch[i].pid, &ch[i].status, WNOHANG) == ch[i].pid)
+			ch[i].done = 1;
 	for (int i = 0; i < n; i++)
 		if (!ch[i].done && ch[i].pid > 0) {
 			kill(ch[i].pid, SIGKILL);

@@ -1,24 +1,26 @@
-/* fifo: two named FIFOs, one per direction, in a private mkdtemp directory. */
+/* fifo: two named FIFOs, one per direction, made in a private mkdtemp directory and opened by name. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "../bench/clock.h"
 #include "fdio.h"
 #include "transport.h"
 
 #define FIFO_DIR_TEMPLATE "/tmp/ipcbench-XXXXXX"
 
-/* fifo_state names the directory and the two FIFOs; an empty dir means nothing was made. */
+/*
+ * fifo_state holds both FIFOs' four ends from setup until each side keeps its
+ * two. Setup opens them and removes the names and the directory before it
+ * returns, so nothing is left in /tmp even when the runner is killed with
+ * SIGKILL before the sides attach.
+ */
 struct fifo_state {
-	char dir[sizeof(FIFO_DIR_TEMPLATE)];
-	char path[2][sizeof(FIFO_DIR_TEMPLATE) + 8]; /* [0] A to B, [1] B to A */
+	int a_to_b[2]; /* [0] read end (B), [1] write end (A) */
+	int b_to_a[2];
+	int opened;
 };
 
 /* fifo_end is one side's read and write end. */
@@ -27,63 +29,65 @@ struct fifo_end {
 	int wr;
 };
 
-static void fifo_unlink_names(void *st)
+static void fifo_close_all(struct fifo_state *fs)
 {
-	struct fifo_state *fs = st;
-	if (!fs->dir[0])
+	if (!fs->opened)
 		return;
-	for (int i = 0; i < 2; i++)
-		if (fs->path[i][0])
-			unlink(fs->path[i]); /* ENOENT: already gone, which is the point */
-	rmdir(fs->dir);
+	for (int i = 0; i < 2; i++) {
+		fd_close(&fs->a_to_b[i]);
+		fd_close(&fs->b_to_a[i]);
+	}
+}
+
+/* Open one FIFO end without following a symlink, and make sure a FIFO is what we got. */
+static int fifo_open(const char *path, int mode, struct tp_err *err)
+{
+	int fd = open(path, mode | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return tp_fail(err, errno, "fifo: open(%s) failed: %m", path);
+	struct stat sb;
+	if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode))
+		return fd;
+	close(fd);
+	return tp_fail(err, EINVAL, "fifo: %s is not a FIFO any more; refusing to use it", path);
+}
+
+/* Make the FIFO at path and open both its ends: the read end first, so the write end finds a reader. */
+static int fifo_make(const char *path, int ends[2], struct tp_err *err)
+{
+	if (mkfifo(path, 0600)) /* fails with EEXIST rather than reuse anything */
+		return tp_fail(err, errno, "fifo: mkfifo(%s) failed: %m", path);
+	int rc = fifo_open(path, O_RDONLY, err);
+	if (rc < 0)
+		return rc;
+	ends[0] = rc;
+	rc = fifo_open(path, O_WRONLY, err);
+	if (rc < 0)
+		return rc;
+	ends[1] = rc;
+	return 0;
 }
 
 static int fifo_setup(void *st, const struct tp_params *p, struct tp_err *err)
 {
 	struct fifo_state *fs = st;
-	static const char *const names[2] = { "a2b", "b2a" };
+	char dir[] = FIFO_DIR_TEMPLATE, path[2][sizeof(FIFO_DIR_TEMPLATE) + 8];
 	(void)p;
-	strcpy(fs->dir, FIFO_DIR_TEMPLATE);
-	if (!mkdtemp(fs->dir)) { /* mode 0700: nobody else can reach the FIFOs */
-		fs->dir[0] = '\0';
+	fs->a_to_b[0] = fs->a_to_b[1] = fs->b_to_a[0] = fs->b_to_a[1] = -1;
+	fs->opened = 1;
+	if (!mkdtemp(dir)) /* mode 0700: nobody else can reach the FIFOs */
 		return tp_fail(err, errno, "fifo: mkdtemp(%s) failed: %m; make /tmp writable",
 			       FIFO_DIR_TEMPLATE);
-	}
-	for (int i = 0; i < 2; i++) {
-		snprintf(fs->path[i], sizeof(fs->path[i]), "%s/%s", fs->dir, names[i]);
-		if (mkfifo(fs->path[i], 0600)) { /* fails with EEXIST rather than reuse anything */
-			int e = errno;
-			fs->path[i][0] = '\0';
-			fifo_unlink_names(fs);
-			errno = e;
-			return tp_fail(err, e, "fifo: mkfifo(%s/%s) failed: %m", fs->dir, names[i]);
-		}
-	}
-	return 0;
-}
-
-/* Open one FIFO end without following a symlink, and make sure a FIFO is what we got. */
-static int fifo_open(const char *path, int mode, int64_t deadline_ns, struct tp_err *err)
-{
-	const struct timespec nap = { 0, 50000 };
-	for (;;) {
-		int fd = open(path, mode | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0) {
-			struct stat sb;
-			if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode))
-				return fd;
-			close(fd);
-			return tp_fail(err, EINVAL, "fifo: %s is not a FIFO any more; refusing to use it",
-				       path);
-		}
-		/* A non-blocking open for writing fails with ENXIO until the peer opened the read end. */
-		if (errno != ENXIO && errno != EINTR)
-			return tp_fail(err, errno, "fifo: open(%s) failed: %m", path);
-		if (now_ns() >= deadline_ns)
-			return tp_fail(err, ETIMEDOUT, "fifo: the peer did not open %s for reading in time",
-				       path);
-		nanosleep(&nap, NULL);
-	}
+	snprintf(path[0], sizeof(path[0]), "%s/a2b", dir);
+	snprintf(path[1], sizeof(path[1]), "%s/b2a", dir);
+	int rc = fifo_make(path[0], fs->a_to_b, err);
+	if (!rc)
+		rc = fifo_make(path[1], fs->b_to_a, err);
+	/* The open ends carry the FIFOs from here on; their names only invite a leftover. */
+	unlink(path[0]);
+	unlink(path[1]);
+	rmdir(dir);
+	return rc;
 }
 
 static int fifo_attach(void *st, void *end, enum tp_side side, const struct tp_params *p,
@@ -91,17 +95,15 @@ static int fifo_attach(void *st, void *end, enum tp_side side, const struct tp_p
 {
 	struct fifo_state *fs = st;
 	struct fifo_end *fe = end;
-	int64_t deadline = now_ns() + p->timeout_ns;
-	fe->rd = fe->wr = -1;
-	/* Read end first on both sides, so each side's write open finds its reader. */
-	int rc = fifo_open(fs->path[side == TP_SIDE_A ? 1 : 0], O_RDONLY, deadline, err);
-	if (rc < 0)
-		return rc;
-	fe->rd = rc;
-	rc = fifo_open(fs->path[side == TP_SIDE_A ? 0 : 1], O_WRONLY, deadline, err);
-	if (rc < 0)
-		return rc;
-	fe->wr = rc;
+	(void)p;
+	(void)err;
+	/* Keep our two ends and close the peer's, so its death reads as end of stream. */
+	int *mine_rd = side == TP_SIDE_A ? &fs->b_to_a[0] : &fs->a_to_b[0];
+	int *mine_wr = side == TP_SIDE_A ? &fs->a_to_b[1] : &fs->b_to_a[1];
+	fe->rd = *mine_rd;
+	fe->wr = *mine_wr;
+	*mine_rd = *mine_wr = -1;
+	fifo_close_all(fs);
 	return 0;
 }
 
@@ -123,10 +125,15 @@ static void fifo_detach(void *end)
 	fd_close(&fe->wr);
 }
 
+static void fifo_teardown(void *st)
+{
+	fifo_close_all(st);
+}
+
 const struct transport_ops fifo_ops = {
 	.name = "fifo",
 	.group = "process",
-	.summary = "two named FIFOs in a private mkdtemp directory, removed once both sides hold them; "
+	.summary = "two named FIFOs in a private mkdtemp directory, opened and removed before the sides start; "
 		   "non-blocking fds with poll() deadlines",
 	.flags = TP_FS_NAME,
 	.copies = 2,
@@ -134,9 +141,8 @@ const struct transport_ops fifo_ops = {
 	.end_size = sizeof(struct fifo_end),
 	.setup = fifo_setup,
 	.attach = fifo_attach,
-	.unlink_names = fifo_unlink_names,
 	.send = fifo_send,
 	.recv = fifo_recv,
 	.detach = fifo_detach,
-	.teardown = fifo_unlink_names,
+	.teardown = fifo_teardown,
 };

@@ -15,10 +15,15 @@
 #define MQ_MSG_MAX_PATH "/proc/sys/fs/mqueue/msg_max"
 #define MQ_MSGSIZE_MAX_PATH "/proc/sys/fs/mqueue/msgsize_max"
 
-/* mq_state holds the two queue names from creation until both sides opened them. */
+/*
+ * mq_state holds the two queues from setup to teardown. They have no name by
+ * then: the descriptors reach both sides across fork, so nothing is left in
+ * /dev/mqueue even when the runner is killed with SIGKILL before the sides
+ * attach.
+ */
 struct mq_state {
-	char name[2][64]; /* [0] carries A to B, [1] B to A */
-	int named[2];     /* created by setup and not unlinked yet */
+	mqd_t q[2]; /* [0] carries A to B, [1] B to A */
+	int held[2]; /* q[i] is open; zeroed state holds none */
 };
 
 /* mq_end is one side's pair of descriptors. */
@@ -76,47 +81,46 @@ static int mq_setup(void *st, const struct tp_params *p, struct tp_err *err)
 	/* mq_receive refuses a buffer shorter than mq_msgsize, so a queue is exactly one message wide. */
 	struct mq_attr a = { .mq_maxmsg = (long)msg_max, .mq_msgsize = (long)p->msg_bytes };
 	for (int i = 0; i < 2; i++) {
-		int rc = tp_random_name(ms->name[i], sizeof(ms->name[i]), "/", "mq");
+		char name[64];
+		int rc = tp_random_name(name, sizeof(name), "/", "mq");
 		if (rc)
 			return tp_fail(err, rc, "mq: cannot make a random queue name");
-		mqd_t q = mq_open(ms->name[i], O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, &a);
+		mqd_t q = mq_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, &a);
 		if (q == (mqd_t)-1)
 			return mq_create_failed(err, errno, &a);
-		ms->named[i] = 1;
-		mq_close(q); /* the name keeps it until both sides opened it */
+		mq_unlink(name); /* the name was only the way to create it */
+		ms->q[i] = q;
+		ms->held[i] = 1;
 	}
+	return 0;
+}
+
+/* A descriptor of this side's own (mqd_t is a file descriptor on Linux), so st stays read-only. */
+static int mq_take(const struct mq_state *ms, int i, mqd_t *out, const char *what, struct tp_err *err)
+{
+	*out = ms->held[i] ? fcntl(ms->q[i], F_DUPFD_CLOEXEC, 3) : -1;
+	if (*out < 0)
+		return tp_fail(err, ms->held[i] ? errno : EBADF, "mq: no queue for %s: %s", what,
+			       ms->held[i] ? strerror(errno) : "setup did not make it");
 	return 0;
 }
 
 static int mq_attach(void *st, void *end, enum tp_side side, const struct tp_params *p,
 		     struct tp_err *err)
 {
-	struct mq_state *ms = st;
+	const struct mq_state *ms = st;
 	struct mq_end *me = end;
 	(void)p;
-	const char *tx = ms->name[side == TP_SIDE_A ? 0 : 1];
-	const char *rx = ms->name[side == TP_SIDE_A ? 1 : 0];
-	me->tx = mq_open(tx, O_WRONLY | O_CLOEXEC);
-	if (me->tx == (mqd_t)-1)
-		return tp_fail(err, errno, "mq: cannot open queue %s for sending: %m", tx);
-	me->rx = mq_open(rx, O_RDONLY | O_CLOEXEC);
-	if (me->rx == (mqd_t)-1) {
-		int e = errno;
+	int rc = mq_take(ms, side == TP_SIDE_A ? 0 : 1, &me->tx, "sending", err);
+	if (rc)
+		return rc;
+	rc = mq_take(ms, side == TP_SIDE_A ? 1 : 0, &me->rx, "receiving", err);
+	if (rc) {
 		mq_close(me->tx);
-		return tp_fail(err, e, "mq: cannot open queue %s for receiving: %s", rx, strerror(e));
+		return rc;
 	}
 	me->open = 1;
 	return 0;
-}
-
-static void mq_unlink_names(void *st)
-{
-	struct mq_state *ms = st;
-	for (int i = 0; i < 2; i++)
-		if (ms->named[i]) {
-			mq_unlink(ms->name[i]); /* ENOENT: the other process's copy of st did it already */
-			ms->named[i] = 0;
-		}
 }
 
 /* The absolute CLOCK_REALTIME instant timeout_ns from now, as mq_timed* want it. */
@@ -174,7 +178,12 @@ static void mq_detach(void *end)
 
 static void mq_teardown(void *st)
 {
-	mq_unlink_names(st);
+	struct mq_state *ms = st;
+	for (int i = 0; i < 2; i++)
+		if (ms->held[i]) {
+			mq_close(ms->q[i]);
+			ms->held[i] = 0;
+		}
 }
 
 const struct transport_ops mq_ops = {
@@ -189,7 +198,6 @@ const struct transport_ops mq_ops = {
 	.max_msg = mq_max_msg,
 	.setup = mq_setup,
 	.attach = mq_attach,
-	.unlink_names = mq_unlink_names,
 	.send = mq_send_msg,
 	.recv = mq_recv_msg,
 	.detach = mq_detach,

@@ -1,8 +1,6 @@
-/* ipc/fifo.c: a private directory that goes away early, and FIFO paths that are never followed. */
-#include <dirent.h>
+/* ipc/fifo.c: nothing named once setup returns, and FIFO paths that are never followed. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +13,41 @@
 
 #define MS (NS_PER_S / 1000)
 #define FIFO_DIR_PREFIX "/tmp/ipcbench-"
+
+/* What the mkfifo interposer puts where setup's FIFO was, before setup opens it. */
+enum plant { PLANT_NOTHING, PLANT_SYMLINK, PLANT_FILE };
+
+static enum plant plant;
+static char plant_target[64]; /* where a planted symlink points */
+static int made_fifos;        /* FIFOs made by the last setup */
+static mode_t dir_mode;       /* the mode of the directory the last FIFO was made in */
+
+/*
+ * Interposes the C library's mkfifo for ipc/fifo.c (linked into this
+ * program): records the directory's mode, and can swap the new FIFO for a
+ * symlink or a regular file, as someone able to write there could.
+ */
+int mkfifo(const char *path, mode_t mode)
+{
+	char dir[400];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	struct stat sb;
+	dir_mode = stat(dir, &sb) == 0 ? sb.st_mode : 0;
+	made_fifos = strstr(path, "/a2b") ? 1 : made_fifos + 1;
+	int rc = mknod(path, S_IFIFO | (mode & 07777), 0);
+	if (rc || plant == PLANT_NOTHING)
+		return rc;
+	unlink(path);
+	if (plant == PLANT_SYMLINK)
+		return symlink(plant_target, path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 ? 0 : -1;
+}
 
 static const struct transport_ops *fifo(void)
 {
@@ -48,131 +81,69 @@ static void assert_no_new_dirs(char *before)
 	free(before);
 }
 
-/* The one directory that appeared since before, into dir. */
-static void new_dir(const char *before, char *dir, size_t len)
+/* The FIFOs this process holds open that were not open before, into fds; their count. */
+static int fifo_fds(const bool *before, int *fds, int max)
 {
-	char *now = fifo_dirs(), *save;
-	int found = 0;
-	for (char *line = strtok_r(now, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (!strstr(before, line)) {
-			snprintf(dir, len, "%s", line);
-			found++;
-		}
-	free(now);
-	assert_int_equal(found, 1);
-}
-
-/* The entries of dir (not . and ..), as full paths; returns how many. */
-static int entries(const char *dir, char paths[][400], int max)
-{
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	struct dirent *e;
 	int n = 0;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && n < max)
-			snprintf(paths[n++], 400, "%s/%s", dir, e->d_name);
-	closedir(d);
+	for (int fd = 0; fd < 1024 && n < max; fd++) {
+		struct stat sb;
+		if (!before[fd] && fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode))
+			fds[n++] = fd;
+	}
 	return n;
 }
 
-struct attach_arg {
-	void *st, *end;
-	enum tp_side side;
-	struct tp_params p;
-	struct tp_err err;
-	int rc;
-};
-
-static void *attach_thread(void *v)
+static void open_fds(bool *open)
 {
-	struct attach_arg *a = v;
-	a->rc = fifo()->attach(a->st, a->end, a->side, &a->p, &a->err);
-	return NULL;
+	for (int fd = 0; fd < 1024; fd++)
+		open[fd] = fcntl(fd, F_GETFD) >= 0;
 }
 
-/* Mode 0700 directory, 0600 FIFOs; both gone after unlink_names while the fds still carry data. */
-static void test_private_dir_removed_after_attach(void **state)
+/*
+ * Setup returns with both FIFOs open at both ends and nothing named left in
+ * /tmp, so a runner killed before its sides attach leaves no directory
+ * behind. The FIFOs are 0600 and were made in a directory of mode 0700.
+ */
+static void test_nothing_named_after_setup(void **state)
 {
 	(void)state;
 	const struct transport_ops *ops = fifo();
 	char *before = fifo_dirs();
+	bool was_open[1024];
+	open_fds(was_open);
 	void *st = calloc(1, ops->state_size);
 	struct tp_params p = { .msg_bytes = 64, .timeout_ns = 2 * NS_PER_S };
 	struct tp_err err = { { 0 } };
 	assert_int_equal(ops->setup(st, &p, &err), 0);
-
-	char dir[400], paths[4][400];
-	struct stat sb;
-	new_dir(before, dir, sizeof(dir));
-	assert_int_equal(lstat(dir, &sb), 0);
-	assert_true(S_ISDIR(sb.st_mode));
-	assert_int_equal(sb.st_mode & 07777, 0700);
-	assert_int_equal(sb.st_uid, getuid());
-	assert_int_equal(entries(dir, paths, 4), 2);
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(lstat(paths[i], &sb), 0);
-		assert_true(S_ISFIFO(sb.st_mode));
-		assert_int_equal(sb.st_mode & 0077, 0); /* nobody else may open it */
+	assert_int_equal(made_fifos, 2);
+	assert_int_equal(dir_mode & 07777, 0700);
+	int fds[8];
+	assert_int_equal(fifo_fds(was_open, fds, 8), 4);
+	for (int i = 0; i < 4; i++) {
+		struct stat sb;
+		assert_int_equal(fstat(fds[i], &sb), 0);
+		assert_int_equal(sb.st_mode & 07777, 0600); /* nobody else could have opened it */
+		assert_int_equal(sb.st_uid, getuid());
 	}
-
-	struct attach_arg a[2];
-	pthread_t th[2];
-	for (int i = 0; i < 2; i++) {
-		a[i] = (struct attach_arg){ .st = st, .end = calloc(1, ops->end_size),
-					    .side = (enum tp_side)i, .p = p };
-		assert_int_equal(pthread_create(&th[i], NULL, attach_thread, &a[i]), 0);
-	}
-	for (int i = 0; i < 2; i++) {
-		pthread_join(th[i], NULL);
-		assert_int_equal(a[i].rc, 0);
-	}
-	assert_int_equal(stat(dir, &sb), 0); /* still there until both sides hold their fds */
-	ops->unlink_names(st);
-	assert_int_equal(stat(dir, &sb), -1);
-	assert_int_equal(errno, ENOENT);
-
-	char msg[64] = "ping", got[64];
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(ops->send(a[i].end, msg, sizeof(msg), NS_PER_S), 0);
-		assert_int_equal(ops->recv(a[1 - i].end, got, sizeof(got), sizeof(got), NS_PER_S), sizeof(got));
-		assert_string_equal(got, "ping");
-	}
-	for (int i = 0; i < 2; i++) {
-		ops->detach(a[i].end);
-		free(a[i].end);
-	}
-	ops->unlink_names(st); /* idempotent, as teardown repeats it */
+	char *now = fifo_dirs();
+	assert_string_equal(now, before);
+	free(now);
 	ops->teardown(st);
 	free(st);
+	assert_int_equal(fifo_fds(was_open, fds, 8), 0);
 	assert_no_new_dirs(before);
 }
 
-/* Replace each FIFO with what an attacker might plant, attach side A, and return its result. */
-static int attach_after_replacing(const char *before, const char *target, char *dir, size_t dir_len,
-				  struct tp_err *err)
+/* Set up with each new FIFO replaced by what an attacker might plant; returns setup's result. */
+static int setup_after_replacing(enum plant what, struct tp_err *err)
 {
 	const struct transport_ops *ops = fifo();
-	void *st = calloc(1, ops->state_size), *end = calloc(1, ops->end_size);
+	void *st = calloc(1, ops->state_size);
 	struct tp_params p = { .msg_bytes = 64, .timeout_ns = 100 * MS };
-	assert_int_equal(ops->setup(st, &p, err), 0);
-	char paths[4][400];
-	new_dir(before, dir, dir_len);
-	assert_int_equal(entries(dir, paths, 4), 2);
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(unlink(paths[i]), 0);
-		if (target) {
-			assert_int_equal(symlink(target, paths[i]), 0);
-		} else {
-			int fd = open(paths[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-			assert_true(fd >= 0);
-			close(fd);
-		}
-	}
-	int rc = ops->attach(st, end, TP_SIDE_A, &p, err);
-	ops->detach(end);
+	plant = what;
+	int rc = ops->setup(st, &p, err);
+	plant = PLANT_NOTHING;
 	ops->teardown(st);
-	free(end);
 	free(st);
 	return rc;
 }
@@ -181,22 +152,21 @@ static int attach_after_replacing(const char *before, const char *target, char *
 static void test_symlink_is_not_followed(void **state)
 {
 	(void)state;
-	char tdir[] = "/tmp/fifotest-XXXXXX", target[64], dir[400];
+	char tdir[] = "/tmp/fifotest-XXXXXX";
 	assert_non_null(mkdtemp(tdir));
-	snprintf(target, sizeof(target), "%s/target", tdir);
-	assert_int_equal(mkfifo(target, 0600), 0); /* a FIFO: followed, the open would succeed */
+	snprintf(plant_target, sizeof(plant_target), "%s/target", tdir);
+	assert_int_equal(mknod(plant_target, S_IFIFO | 0600, 0), 0); /* a FIFO: followed, the open would succeed */
 
 	char *before = fifo_dirs();
 	struct tp_err err = { { 0 } };
-	assert_int_equal(attach_after_replacing(before, target, dir, sizeof(dir), &err), -ELOOP);
-	assert_non_null(strstr(err.msg, dir));
+	assert_int_equal(setup_after_replacing(PLANT_SYMLINK, &err), -ELOOP);
+	assert_non_null(strstr(err.msg, "/a2b"));
 	struct stat sb;
-	assert_int_equal(lstat(dir, &sb), -1); /* teardown removed the directory and the symlinks */
-	assert_int_equal(lstat(target, &sb), 0); /* but not what they pointed to */
+	assert_int_equal(lstat(plant_target, &sb), 0); /* what the symlink pointed to is still there */
 	assert_true(S_ISFIFO(sb.st_mode));
-	assert_no_new_dirs(before);
+	assert_no_new_dirs(before); /* setup removed the directory and the symlink */
 
-	unlink(target);
+	unlink(plant_target);
 	rmdir(tdir);
 }
 
@@ -204,29 +174,10 @@ static void test_symlink_is_not_followed(void **state)
 static void test_regular_file_is_refused(void **state)
 {
 	(void)state;
-	char *before = fifo_dirs(), dir[400];
-	struct tp_err err = { { 0 } };
-	assert_int_equal(attach_after_replacing(before, NULL, dir, sizeof(dir), &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "is not a FIFO"));
-	assert_no_new_dirs(before);
-}
-
-/* Opening for writing with no reader fails (ENXIO) until the deadline: no hang, a reason. */
-static void test_missing_peer_times_out(void **state)
-{
-	(void)state;
-	const struct transport_ops *ops = fifo();
 	char *before = fifo_dirs();
-	void *st = calloc(1, ops->state_size), *end = calloc(1, ops->end_size);
-	struct tp_params p = { .msg_bytes = 64, .timeout_ns = 100 * MS };
 	struct tp_err err = { { 0 } };
-	assert_int_equal(ops->setup(st, &p, &err), 0);
-	assert_int_equal(ops->attach(st, end, TP_SIDE_B, &p, &err), -ETIMEDOUT);
-	assert_non_null(strstr(err.msg, "did not open"));
-	ops->detach(end);
-	ops->teardown(st);
-	free(end);
-	free(st);
+	assert_int_equal(setup_after_replacing(PLANT_FILE, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "is not a FIFO"));
 	assert_no_new_dirs(before);
 }
 
@@ -253,7 +204,6 @@ static void test_zeroed_state_is_safe(void **state)
 	int fd0_open = fcntl(0, F_GETFD) >= 0;
 	void *st = calloc(1, ops->state_size), *end = calloc(1, ops->end_size);
 	ops->detach(end);
-	ops->unlink_names(st);
 	ops->teardown(st);
 	assert_int_equal(fcntl(0, F_GETFD) >= 0, fd0_open);
 	free(end);
@@ -264,10 +214,9 @@ int main(void)
 {
 	umask(022); /* the modes checked are the ones asked for */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_private_dir_removed_after_attach),
+		cmocka_unit_test(test_nothing_named_after_setup),
 		cmocka_unit_test(test_symlink_is_not_followed),
 		cmocka_unit_test(test_regular_file_is_refused),
-		cmocka_unit_test(test_missing_peer_times_out),
 		cmocka_unit_test(test_runs_leave_nothing),
 		cmocka_unit_test(test_zeroed_state_is_safe),
 	};
