@@ -15,6 +15,8 @@
 struct shm_state {
 	char name[64];
 	int named;          /* the name still exists in /dev/shm */
+	int fd;             /* the object, inherited by both sides; valid when fd_open */
+	int fd_open;
 	enum ring_wait wait;
 	size_t ring_size;   /* data bytes of each ring */
 	size_t map_bytes;   /* both rings, A to B first */
@@ -58,8 +60,14 @@ static int shm_setup(void *st, const struct tp_params *p, struct tp_err *err, en
 		return tp_fail(err, rc, "shm: cannot allocate %zu B in /dev/shm: %s; free space there (df /dev/shm) "
 			       "or enlarge it (mount -o remount,size=...)", ss->map_bytes, strerror(rc));
 	}
+	/*
+	 * The sides map the descriptor they inherit, so the name can go now: a run
+	 * killed at any later moment, even with SIGKILL, leaves nothing in /dev/shm.
+	 */
+	shm_unlink_names(ss);
+	ss->fd = fd;
+	ss->fd_open = 1;
 	void *map = mmap(NULL, ss->map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
 	if (map == MAP_FAILED)
 		return tp_fail(err, errno, "shm: mmap of %zu B failed: %m; raise the address-space limit (ulimit -v)",
 			       ss->map_bytes);
@@ -92,17 +100,15 @@ static int shm_attach(void *st, void *end, enum tp_side side, const struct tp_pa
 	struct shm_state *ss = st;
 	struct shm_end *se = end;
 	(void)p;
-	int fd = shm_open(ss->name, O_RDWR | O_CLOEXEC, 0);
-	if (fd < 0)
-		return tp_fail(err, errno, "shm: shm_open(%s) to attach failed: %m", ss->name);
+	if (!ss->fd_open)
+		return tp_fail(err, EBADF, "shm: %s was not set up", ss->name);
 	struct stat sb;
-	if (fstat(fd, &sb) || (size_t)sb.st_size < ss->map_bytes) {
-		close(fd);
+	if (fstat(ss->fd, &sb) || (size_t)sb.st_size < ss->map_bytes)
 		return tp_fail(err, EPROTO, "shm: %s holds fewer than the %zu B set up", ss->name, ss->map_bytes);
-	}
 	/* Populate now, so page faults land in attach and not in the first timed messages. */
-	void *map = mmap(NULL, ss->map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	close(fd);
+	void *map = mmap(NULL, ss->map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ss->fd, 0);
+	close(ss->fd); /* the mapping holds the object; this side's copy of the fd is not needed */
+	ss->fd_open = 0;
 	if (map == MAP_FAILED)
 		return tp_fail(err, errno, "shm: mmap of %zu B failed: %m", ss->map_bytes);
 	se->map = map;
@@ -137,7 +143,11 @@ static void shm_detach(void *end)
 
 static void shm_teardown(void *st)
 {
+	struct shm_state *ss = st;
 	shm_unlink_names(st);
+	if (ss->fd_open)
+		close(ss->fd);
+	ss->fd_open = 0;
 }
 
 #define SHM_COMMON                                                      \
