@@ -717,20 +717,26 @@ static void test_fault_matrix(void **state)
 	assert_int_equal(bad, 0);
 }
 
-/* A stopped side: the row fails by its deadline with a reason, the next row runs, the stopped process is gone. */
+/*
+ * A stopped side: its row fails by the deadline with a reason, the rows after
+ * it run, and the stopped process is gone afterwards. The stop is meant for
+ * the first row; on a busy machine it may land in a later one, so the check is
+ * on the one failed row, wherever it is, with a row after it.
+ */
 static void test_stuck_peer(void **state)
 {
 	const struct transport_ops *ops = *state;
 	if (skip_spin(ops))
 		skip();
 	bool two = two_sides(ops);
-	const char *args[] = { "-m", ops->name, "-d", "0.25", "-r", "1", "-s", "64", "-t", "1", "--json", "--quiet", NULL };
+	const char *args[] = { "-m", ops->name, "-d", "0.25", "-r", "1", "-s", "64,4K", "-t", "1", "--json", "--quiet",
+			       NULL };
 	struct sandbox sb;
 	char *before = can_isolate() ? NULL : leftovers_snapshot();
 	sandbox_start(&sb, args);
 	pid_t victim = pick_child(&sb, two, 1);
 	assert_true(victim > 0);
-	usleep(150 * 1000); /* into the first row's timed span */
+	usleep(150 * 1000); /* into its row's timed span */
 	int pfd = (int)syscall(SYS_pidfd_open, victim, 0);
 	assert_true(pfd >= 0);
 	assert_int_equal(syscall(SYS_pidfd_send_signal, pfd, SIGSTOP, NULL, 0), 0);
@@ -742,25 +748,27 @@ static void test_stuck_peer(void **state)
 	close(pfd);
 	int st = sb.rep->tool_status;
 	json_t *doc = stdout_doc(&sb);
-	const json_t *first = json_array_get(json_object_get(doc, "results"), 0);
-	int n_rows = (int)json_array_size(json_object_get(doc, "results"));
-	const char *reason = doc_str(first, "reason");
+	const json_t *rows = json_object_get(doc, "results");
+	int n_rows = (int)json_array_size(rows), n_failed = 0, at = -1;
+	for (int i = 0; i < n_rows; i++)
+		if (strcmp(doc_str(json_array_get(rows, (size_t)i), "status"), "failed") == 0 && n_failed++ == 0)
+			at = i;
+	const char *reason = at >= 0 ? doc_str(json_array_get(rows, (size_t)at), "reason") : "";
 	bool by_deadline = strstr(reason, "timed out") || strstr(reason, "deadline");
-	bool ok = in_time && WIFEXITED(st) && WEXITSTATUS(st) == 1 && doc && n_rows == rows_for(ops, 1) &&
-		  strcmp(doc_str(first, "status"), "failed") == 0 && by_deadline && gone && !sb.rep->procs[0] &&
-		  !sb.rep->names[0];
+	bool goes_on = at >= 0 && (at < n_rows - 1 || n_rows == 1);
+	bool ok = in_time && WIFEXITED(st) && WEXITSTATUS(st) == 1 && doc && n_rows == rows_for(ops, 2) &&
+		  n_failed == 1 && by_deadline && goes_on && gone && !sb.rep->procs[0] && !sb.rep->names[0];
 	if (!ok) {
 		char *err = fd_text(sb.err);
-		print_error("%s, %s stopped: in time %d, exit %d, %d of %d rows, first row %s (%s), stopped process %s, "
-			    "left: %s %s\n  stderr: %s\n",
+		print_error("%s, %s stopped: in time %d, exit %d, %d of %d rows, %d failed, row %d: '%s', stopped process "
+			    "%s, left: %s %s\n  stderr: %s\n",
 			    ops->name, two ? "side B" : "the host", in_time,
-			    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), n_rows, rows_for(ops, 1),
-			    doc_str(first, "status"), reason, gone ? "gone" : "STILL THERE", sb.rep->procs,
-			    sb.rep->names, err);
+			    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), n_rows, rows_for(ops, 2), n_failed, at + 1,
+			    reason, gone ? "gone" : "STILL THERE", sb.rep->procs, sb.rep->names, err);
 		free(err);
 	} else {
-		print_message("%s, %s stopped: first row failed %.1f s later (%s); %d rows, exit 1\n", ops->name,
-			      two ? "side B" : "the host", took, reason, n_rows);
+		print_message("%s, %s stopped: row %d of %d failed (%s); the rest ran; exit 1, %.1f s after the stop\n",
+			      ops->name, two ? "side B" : "the host", at + 1, n_rows, reason, took);
 	}
 	json_decref(doc);
 	sandbox_free(&sb);
@@ -1039,6 +1047,8 @@ int main(void)
 	tests[2 * n] = (struct CMUnitTest)cmocka_unit_test(test_few_fds);
 	tests[2 * n + 1] = (struct CMUnitTest)cmocka_unit_test(test_dev_shm_full);
 	tests[2 * n + 2] = (struct CMUnitTest)cmocka_unit_test(test_size_cannot_be_allocated);
+	if (getenv("FAULTS_FILTER")) /* e.g. FAULTS_FILTER='mq*' to run one mechanism's cases */
+		cmocka_set_test_filter(getenv("FAULTS_FILTER"));
 	int rc = _cmocka_run_group_tests("faults", tests, total, setup_scratch, teardown_scratch);
 	print_message("fault matrix: %d mechanisms, %d cases (mechanism x fault x %d moments): %d passed, %d failed; "
 		      "%d skipped\n",
