@@ -470,3 +470,35 @@ struct case_spec test_case(const struct transport_ops *ops, enum pattern p, size
 		.verify_full = true,
 	};
 }
+
+int children_of(pid_t pid, pid_t *out, int max)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int k = 0;
+	while (d && (e = readdir(d)) && k < max) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		char cpath[96], buf[1024];
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%.20s/children", (int)pid, e->d_name);
+		int fd = open(cpath, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (char *p = buf, *end; k < max; p = end) {
+			long v = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			out[k++] = (pid_t)v;
+		}
+	}
+	if (d)
+		closedir(d);
+	return k;
+}

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <cmocka.h>
 
 #include "runner.h"
@@ -35,6 +36,9 @@ char *leftovers_snapshot(void);
 /** Fail the test if a name appeared since before was taken and is still there 5 s later (other
  *  runs on the machine create names that soon go again); frees before. */
 void assert_no_new_leftovers(char *before);
+
+/** The children of pid (forked by any of its threads), in fork order, at most max; how many. */
+int children_of(pid_t pid, pid_t *out, int max);
 
 /** Count of lines in s. */
 size_t count_lines(const char *s);

@@ -137,28 +137,6 @@ struct helper_report {
 	struct rep_result r;
 };
 
-/* The children of pid (its one thread), in creation order; returns how many. */
-static int children_of(pid_t pid, pid_t *out, int max)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	int k = 0;
-	for (char *p = buf, *end; k < max; p = end) {
-		long v = strtol(p, &end, 10);
-		if (end == p)
-			break;
-		out[k++] = (pid_t)v;
-	}
-	return k;
-}
 
 /* Wait for pid until deadline; true when it exited (status filled). */
 static bool wait_until(pid_t pid, int *status, int64_t deadline)
