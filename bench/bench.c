@@ -13,9 +13,9 @@
 
 /* Time budgets (ns) for the mechanism rows when -d is not given. */
 #define BUDGET_ALL_NS (34 * NS_PER_S)
-#define BUDGET_QUICK_NS (4 * NS_PER_S)
+#define BUDGET_QUICK_NS (3 * NS_PER_S)
 #define BUDGET_MODELS_ALL_NS (10 * NS_PER_S)
-#define BUDGET_MODELS_QUICK_NS (3 * NS_PER_S)
+#define BUDGET_MODELS_QUICK_NS (2500 * 1000000LL)
 #define DEFAULT_MAX_DURATION_NS (250 * 1000000LL)
 #define MIN_DURATION_NS (5 * 1000000LL)
 #define RUN_OVERHEAD_NS (20 * 1000000LL) /* first guess at fork, setup, attach, teardown; then measured */

@@ -49,6 +49,20 @@ static int side_fail(struct side *s, int rc, const char *fmt, ...)
 	return rc < 0 ? rc : -EPIPE;
 }
 
+/* Record a reason given whole; the first reason wins. */
+static void side_note(struct side *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void side_note(struct side *s, const char *fmt, ...)
+{
+	if (s->rep->failed)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->rep->reason, sizeof(s->rep->reason), fmt, ap);
+	va_end(ap);
+	s->rep->failed = 1;
+}
+
 /* Wait until the peer raised its flag; polls gently, this is outside any timed span. */
 static int meet(struct side *s, _Atomic int *flags, int64_t timeout_ns)
 {
@@ -243,7 +257,10 @@ int side_run(const struct case_spec *c, struct run_ctl *ctl, void *st, enum tp_s
 	}
 	rc = c->ops->attach(st, s.end, side, &p, &err);
 	if (rc) {
-		side_fail(&s, rc, "attach: %s", err.msg[0] ? err.msg : "failed");
+		if (err.msg[0]) /* the mechanism's own line already says what and why */
+			side_note(&s, "%s: attach: %s", side_label(side), err.msg);
+		else
+			side_fail(&s, rc, "attach");
 		goto out_detach;
 	}
 	if ((rc = meet(&s, ctl->attached, c->timeout_ns))) {
