@@ -90,8 +90,8 @@ static int diff_fields(const char *what, const json_t *a, const json_t *b, const
 			continue;
 		if (!x && !y)
 			continue;
-		char *xs = x ? json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-		char *ys = y ? json_dumps(y, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		char *xs = x ? json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(4)) : NULL;
+		char *ys = y ? json_dumps(y, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(4)) : NULL;
 		fprintf(out, "%s %s %s vs %s", n ? "," : what, key, xs ? xs : "(absent)", ys ? ys : "(absent)");
 		free(xs);
 		free(ys);
