@@ -53,25 +53,51 @@ static json_t *iso_status_json(int status)
 			 "core_dumped", 0);
 }
 
-/* Memory: a child's write stays in its copy; a thread's lands in the one the main thread reads. */
-static json_t *iso_memory(struct iso_report *rep, int64_t timeout_ns, struct tp_err *err)
+/*
+ * Run body(arg) in a forked child (body ends with _exit) and wait for it.
+ * Returns 0 with its wait status, or -1 with err naming what was waited for.
+ */
+static int iso_in_child(void (*body)(void *), void *arg, const char *what, int64_t timeout_ns, int *status,
+			struct tp_err *err)
 {
-	struct iso_cell pc = { ISO_BEFORE }, tc = { ISO_BEFORE };
 	pid_t pid = mu_fork();
 	if (pid == 0) {
-		pc.value = ISO_WRITTEN;
-		rep->child_value = pc.value;
+		body(arg);
 		_exit(0);
 	}
 	if (pid < 0) {
 		tp_fail(err, errno, "isolation: fork: %m");
-		return NULL;
+		return -1;
 	}
-	int status, rc = mu_wait(pid, &status, timeout_ns);
+	int rc = mu_wait(pid, status, timeout_ns);
 	if (rc) {
-		tp_fail(err, -rc, "isolation: waiting for the writing child: %s", strerror(-rc));
-		return NULL;
+		tp_fail(err, -rc, "isolation: waiting for %s: %s", what, strerror(-rc));
+		return -1;
 	}
+	return 0;
+}
+
+/* What the writing child writes to, and where it reports what it then saw. */
+struct iso_write {
+	struct iso_cell *cell;
+	struct iso_report *rep;
+};
+
+static void iso_child_write(void *p)
+{
+	struct iso_write *w = p;
+	w->cell->value = ISO_WRITTEN;
+	w->rep->child_value = w->cell->value;
+}
+
+/* Memory: a child's write stays in its copy; a thread's lands in the one the main thread reads. */
+static json_t *iso_memory(struct iso_report *rep, int64_t timeout_ns, struct tp_err *err)
+{
+	struct iso_cell pc = { ISO_BEFORE }, tc = { ISO_BEFORE };
+	struct iso_write w = { &pc, rep };
+	int status, rc;
+	if (iso_in_child(iso_child_write, &w, "the writing child", timeout_ns, &status, err))
+		return NULL;
 	pthread_t t;
 	if ((rc = pthread_create(&t, NULL, iso_write_thread, &tc)) || (rc = pthread_join(t, NULL))) {
 		tp_fail(err, rc, "isolation: the writing thread: %s", strerror(rc));
@@ -110,24 +136,19 @@ static void *iso_crash_thread(void *p)
 	return NULL;
 }
 
+static void iso_child_crash(void *unused)
+{
+	(void)unused;
+	iso_sacrificial();
+	raise(SIGSEGV);
+}
+
 /* Crash in a child process: the parent goes on and reads the signal from waitpid(). */
 static json_t *iso_crash_process(int64_t timeout_ns, struct tp_err *err)
 {
-	pid_t pid = mu_fork();
-	if (pid == 0) {
-		iso_sacrificial();
-		raise(SIGSEGV);
-		_exit(0);
-	}
-	if (pid < 0) {
-		tp_fail(err, errno, "isolation: fork: %m");
+	int status;
+	if (iso_in_child(iso_child_crash, NULL, "the crashing child", timeout_ns, &status, err))
 		return NULL;
-	}
-	int status, rc = mu_wait(pid, &status, timeout_ns);
-	if (rc) {
-		tp_fail(err, -rc, "isolation: waiting for the crashing child: %s", strerror(-rc));
-		return NULL;
-	}
 	json_t *o = iso_status_json(status);
 	char obs[160];
 	/* Reaching this line is the observation: the parent survived its child's crash. */
@@ -140,29 +161,30 @@ static json_t *iso_crash_process(int64_t timeout_ns, struct tp_err *err)
 	return o;
 }
 
+struct iso_thread_crash {
+	struct iso_report *rep;
+	int64_t timeout_ns;
+};
+
+static void iso_child_thread_crash(void *p)
+{
+	struct iso_thread_crash *tc = p;
+	iso_sacrificial();
+	pthread_t t;
+	if (pthread_create(&t, NULL, iso_crash_thread, tc->rep))
+		_exit(3);
+	struct timespec deadline = mu_realtime_deadline(tc->timeout_ns / 2);
+	pthread_timedjoin_np(t, NULL, &deadline);
+	atomic_store(&tc->rep->main_next_step, 1);
+}
+
 /* Crash in a thread, inside a sacrificial child: does the child's main thread reach its next step? */
 static json_t *iso_crash_thread_in_child(struct iso_report *rep, int64_t timeout_ns, struct tp_err *err)
 {
-	pid_t pid = mu_fork();
-	if (pid == 0) {
-		iso_sacrificial();
-		pthread_t t;
-		if (pthread_create(&t, NULL, iso_crash_thread, rep))
-			_exit(3);
-		struct timespec deadline = mu_realtime_deadline(timeout_ns / 2);
-		pthread_timedjoin_np(t, NULL, &deadline);
-		atomic_store(&rep->main_next_step, 1);
-		_exit(0);
-	}
-	if (pid < 0) {
-		tp_fail(err, errno, "isolation: fork: %m");
+	struct iso_thread_crash tc = { rep, timeout_ns };
+	int status;
+	if (iso_in_child(iso_child_thread_crash, &tc, "the child whose thread crashes", timeout_ns, &status, err))
 		return NULL;
-	}
-	int status, rc = mu_wait(pid, &status, timeout_ns);
-	if (rc) {
-		tp_fail(err, -rc, "isolation: waiting for the child whose thread crashes: %s", strerror(-rc));
-		return NULL;
-	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
 		tp_fail(err, EAGAIN, "isolation: the sacrificial child could not create its thread");
 		return NULL;
