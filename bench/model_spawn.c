@@ -197,10 +197,9 @@ static void spawn_idle(int go_fd, int ready_fd, int64_t timeout_ns)
 		poll(&pfd, 1, (int)(timeout_ns / 1000000));
 }
 
-/* Extra memory per idle forked child: anon PSS and page tables over parent and children. */
-static int spawn_memory_process(int k, int64_t timeout_ns, double *anon_per, double *pt_per)
+/* The two pipes that hold idle children or threads: "go" releases them, "ready" says they are up. */
+static int spawn_idle_pipes(int go[2], int ready[2])
 {
-	int go[2], ready[2];
 	if (pipe2(go, O_CLOEXEC))
 		return -errno;
 	if (pipe2(ready, O_CLOEXEC)) {
@@ -209,6 +208,16 @@ static int spawn_memory_process(int k, int64_t timeout_ns, double *anon_per, dou
 		close(go[1]);
 		return rc;
 	}
+	return 0;
+}
+
+/* Extra memory per idle forked child: anon PSS and page tables over parent and children. */
+static int spawn_memory_process(int k, int64_t timeout_ns, double *anon_per, double *pt_per)
+{
+	int go[2], ready[2];
+	int prc = spawn_idle_pipes(go, ready);
+	if (prc)
+		return prc;
 	int64_t anon0 = mu_proc_bytes(0, "smaps_rollup", "Pss_Anon");
 	int64_t pt0 = mu_proc_bytes(0, "status", "VmPTE");
 	pid_t pids[SPAWN_IDLE];
@@ -301,14 +310,9 @@ static int spawn_memory_thread(int k, int64_t timeout_ns, double *stack_per, dou
 			       double *reserved)
 {
 	int go[2], ready[2];
-	if (pipe2(go, O_CLOEXEC))
-		return -errno;
-	if (pipe2(ready, O_CLOEXEC)) {
-		int rc = -errno;
-		close(go[0]);
-		close(go[1]);
-		return rc;
-	}
+	int prc = spawn_idle_pipes(go, ready);
+	if (prc)
+		return prc;
 	struct spawn_idle_arg arg = { go[0], ready[1], timeout_ns };
 	int64_t pt0 = mu_proc_bytes(0, "status", "VmPTE");
 	pthread_t ts[SPAWN_IDLE];
