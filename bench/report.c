@@ -479,7 +479,11 @@ static void stream_section(const json_t *doc, const struct chart_set *set, FILE 
 }
 
 /* Leaf values of an experiment's result as path = value rows: a plain view until it has a table of its own. */
-static void models_flatten(struct mdtable *t, const char *prefix, const json_t *v)
+/* Long texts (the methods) do not fit a table cell that reads as plain text. */
+#define MODEL_CELL_MAX 48
+
+/* One experiment's figures into t, keyed by their JSON path; long texts go to prose as a list. */
+static void models_flatten(struct mdtable *t, FILE *prose, const char *prefix, const json_t *v)
 {
 	if (json_is_object(v)) {
 		const char *key;
@@ -487,8 +491,12 @@ static void models_flatten(struct mdtable *t, const char *prefix, const json_t *
 		json_object_foreach((json_t *)v, key, x) {
 			char path[200];
 			snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", key);
-			models_flatten(t, path, x);
+			models_flatten(t, prose, path, x);
 		}
+		return;
+	}
+	if (json_is_string(v) && strlen(json_string_value(v)) > MODEL_CELL_MAX) {
+		fprintf(prose, "- **%s:** %s\n", prefix, json_string_value(v));
 		return;
 	}
 	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
@@ -511,10 +519,16 @@ void report_models(const json_t *models, const json_t *results, FILE *out)
 		}
 		static const char *const head[] = { "figure", "value" };
 		struct mdtable t;
+		char *prose = NULL;
+		size_t prose_len = 0;
+		FILE *pf = open_memstream(&prose, &prose_len);
 		md_header(&t, "lr", head);
-		models_flatten(&t, "", m);
+		models_flatten(&t, pf ? pf : out, "", m);
 		md_print(&t, out);
 		fputs("\n", out);
+		if (pf && fclose(pf) == 0 && prose_len)
+			fprintf(out, "%s\n", prose);
+		free(prose);
 	}
 }
 
