@@ -44,16 +44,14 @@ bool hist_record(struct hist *h, uint64_t value)
 	return true;
 }
 
-uint64_t hist_percentile(const struct hist *h, double pct)
+uint64_t hist_percentile(const struct hist *h, unsigned permille)
 {
 	if (h->count == 0)
 		return 0;
-	if (pct >= 100.0)
+	if (permille >= 1000)
 		return h->max;
-	/* rank of the wanted value, 1-based: the smallest r with r >= pct% of count */
-	uint64_t rank = (uint64_t)((pct / 100.0) * (double)h->count);
-	if ((double)rank < (pct / 100.0) * (double)h->count)
-		rank++;
+	/* 1-based rank of the wanted value, in integers: no rounding can move it */
+	uint64_t rank = (permille * h->count + 999) / 1000;
 	if (rank == 0)
 		rank = 1;
 	uint64_t seen = 0;
@@ -69,6 +67,11 @@ uint64_t hist_percentile(const struct hist *h, double pct)
 		}
 	}
 	return h->max; /* the rank falls among overflowed values */
+}
+
+uint64_t hist_samples_needed(unsigned permille)
+{
+	return permille >= 1000 ? UINT64_MAX : (10000 + (1000 - permille) - 1) / (1000 - permille);
 }
 
 double hist_mean(const struct hist *h)

@@ -36,10 +36,18 @@ void hist_init(struct hist *h);
 bool hist_record(struct hist *h, uint64_t value);
 
 /**
- * The value at or below which pct percent of the recorded values lie
- * (0 < pct <= 100), within 0.4%, clamped to [min, max]. 0 when empty.
+ * The value at or below which permille/1000 of the recorded values lie
+ * (0..1000; 500 is the median, 999 is p99.9), within 0.4%, clamped to
+ * [min, max]. The rank is ceil(permille x count / 1000) in integers, at
+ * least 1, so p99.9 of the values 1..1000 is 999. 0 when empty.
  */
-uint64_t hist_percentile(const struct hist *h, double pct);
+uint64_t hist_percentile(const struct hist *h, unsigned permille);
+
+/**
+ * Samples a percentile needs before it is worth printing: 10 / (1 - p), so
+ * that at least ten values lie above it (p99 needs 1,000, p99.9 10,000).
+ */
+uint64_t hist_samples_needed(unsigned permille);
 
 /** Exact mean of recorded values; 0 when empty. */
 double hist_mean(const struct hist *h);

@@ -236,9 +236,9 @@ static int ctx_variant(struct ctx_run *r, struct tp_err *err)
 /* The lat_ctx subtraction, on medians, with the clock's own cost taken out of each timed span. */
 static double ctx_switch_ns(const struct ctx_shared *sh)
 {
-	double clk = (double)hist_percentile(&sh->clock, 50);
-	double ovh = (double)hist_percentile(&sh->overhead, 50) - clk;
-	double rtt = (double)hist_percentile(&sh->rtt, 50) - clk;
+	double clk = (double)hist_percentile(&sh->clock, 500);
+	double ovh = (double)hist_percentile(&sh->overhead, 500) - clk;
+	double rtt = (double)hist_percentile(&sh->rtt, 500) - clk;
 	return (rtt - 2 * ovh) / 2;
 }
 
@@ -246,7 +246,7 @@ static json_t *ctx_variant_json(const struct ctx_shared *sh)
 {
 	return json_pack("{s:o, s:o, s:o, s:I}", "switch_ns", mu_num(ctx_switch_ns(sh)), "rtt_ns",
 			 mu_hist_json(&sh->rtt), "overhead_ns", mu_hist_json(&sh->overhead), "clock_ns",
-			 (json_int_t)hist_percentile(&sh->clock, 50));
+			 (json_int_t)hist_percentile(&sh->clock, 500));
 }
 
 static const char ctx_method[] =

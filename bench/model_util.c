@@ -162,8 +162,8 @@ json_t *mu_num(double v)
 
 json_t *mu_hist_json(const struct hist *h)
 {
-	return json_pack("{s:I, s:I, s:o, s:I}", "p50", (json_int_t)hist_percentile(h, 50.0), "p99",
-			 (json_int_t)hist_percentile(h, 99.0), "mean", mu_num(hist_mean(h)), "n",
+	return json_pack("{s:I, s:I, s:o, s:I}", "p50", (json_int_t)hist_percentile(h, 500), "p99",
+			 (json_int_t)hist_percentile(h, 990), "mean", mu_num(hist_mean(h)), "n",
 			 (json_int_t)h->count);
 }
 

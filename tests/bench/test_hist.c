@@ -87,20 +87,19 @@ static void check_distribution(enum dist d, uint64_t seed)
 	assert_int_equal(h->min, v[0]);
 	assert_int_equal(h->max, v[N_VALUES - 1]);
 
-	static const struct { double pct; unsigned permille; const char *name; } pts[] = {
-		{ 50, 500, "p50" }, { 90, 900, "p90" }, { 99, 990, "p99" }, { 99.9, 999, "p99.9" },
-		{ 10, 100, "p10" }, { 0.1, 1, "p0.1" },
+	static const struct { unsigned permille; const char *name; } pts[] = {
+		{ 500, "p50" }, { 900, "p90" }, { 990, "p99" }, { 999, "p99.9" }, { 100, "p10" }, { 1, "p0.1" },
 	};
 	for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++)
-		assert_close(hist_percentile(h, pts[i].pct), truth(v, N_VALUES, pts[i].permille), pts[i].name,
+		assert_close(hist_percentile(h, pts[i].permille), truth(v, N_VALUES, pts[i].permille), pts[i].name,
 			     dist_name[d]);
-	assert_int_equal(hist_percentile(h, 100), v[N_VALUES - 1]);
-	assert_close(hist_percentile(h, 1e-9), v[0], "min", dist_name[d]);
+	assert_int_equal(hist_percentile(h, 1000), v[N_VALUES - 1]);
+	assert_close(hist_percentile(h, 0), v[0], "min", dist_name[d]);
 	double mean = (double)(sum / N_VALUES);
 	assert_true(fabs(hist_mean(h) - mean) <= 1e-9 * mean);
 	if (d == D_SMALL || d == D_CONSTANT) /* below 256 every value has its own bucket; a constant is clamped */
 		for (unsigned pm = 1; pm <= 1000; pm += 37)
-			assert_int_equal(hist_percentile(h, pm / 10.0), truth(v, N_VALUES, pm));
+			assert_int_equal(hist_percentile(h, pm), truth(v, N_VALUES, pm));
 	free(v);
 	free(h);
 }
@@ -156,7 +155,7 @@ static void test_bucket_edges(void **state)
 			hist_record(h, 0);
 			hist_record(h, x);
 			hist_record(h, HIST_MAX_VALUE);
-			assert_close(hist_percentile(h, 50), x, "median of {0, x, max}", "power-of-two edges");
+			assert_close(hist_percentile(h, 500), x, "median of {0, x, max}", "power-of-two edges");
 		}
 	free(h);
 }
@@ -188,9 +187,9 @@ static void test_add_equals_record_all(void **state)
 	assert_int_equal(sum->max, all->max);
 	assert_memory_equal(sum->buckets, all->buckets, sizeof(all->buckets));
 	assert_true(fabsl(sum->sum - all->sum) <= 1e-12L * all->sum);
-	static const double pcts[] = { 0.1, 50, 90, 99, 99.9, 100 };
-	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
-		assert_int_equal(hist_percentile(sum, pcts[i]), hist_percentile(all, pcts[i]));
+	static const unsigned permilles[] = { 1, 500, 900, 990, 999, 1000 };
+	for (size_t i = 0; i < sizeof(permilles) / sizeof(permilles[0]); i++)
+		assert_int_equal(hist_percentile(sum, permilles[i]), hist_percentile(all, permilles[i]));
 
 	/* an empty source changes nothing, an empty destination becomes a copy */
 	struct hist *before = malloc(sizeof(*before)), *empty = malloc(sizeof(*empty));
@@ -222,10 +221,10 @@ static void test_out_of_range(void **state)
 	assert_int_equal(h->overflow, 2);
 	assert_int_equal(h->max, UINT64_MAX);
 	assert_int_equal(h->min, HIST_MAX_VALUE);
-	assert_int_equal(hist_percentile(h, 100), UINT64_MAX);
+	assert_int_equal(hist_percentile(h, 1000), UINT64_MAX);
 	/* a rank among the overflowed values reports the max, never a bucket below it */
-	assert_int_equal(hist_percentile(h, 90), UINT64_MAX);
-	assert_close(hist_percentile(h, 10), HIST_MAX_VALUE, "p10", "out of range");
+	assert_int_equal(hist_percentile(h, 900), UINT64_MAX);
+	assert_close(hist_percentile(h, 100), HIST_MAX_VALUE, "p10", "out of range");
 	double mean = ((double)HIST_MAX_VALUE + (double)(HIST_MAX_VALUE + 1) + (double)UINT64_MAX) / 3;
 	assert_true(fabs(hist_mean(h) - mean) <= 1e-9 * mean);
 
@@ -233,9 +232,9 @@ static void test_out_of_range(void **state)
 	for (int i = 0; i < 99; i++)
 		hist_record(h, 1000);
 	hist_record(h, UINT64_MAX);
-	assert_close(hist_percentile(h, 50), 1000, "p50", "with one overflow");
-	assert_close(hist_percentile(h, 99), 1000, "p99", "with one overflow");
-	assert_int_equal(hist_percentile(h, 99.5), UINT64_MAX);
+	assert_close(hist_percentile(h, 500), 1000, "p50", "with one overflow");
+	assert_close(hist_percentile(h, 990), 1000, "p99", "with one overflow");
+	assert_int_equal(hist_percentile(h, 995), UINT64_MAX);
 	free(h);
 }
 
@@ -246,9 +245,9 @@ static void test_empty(void **state)
 	assert_non_null(h);
 	hist_init(h);
 	assert_int_equal(h->count, 0);
-	assert_int_equal(hist_percentile(h, 50), 0);
-	assert_int_equal(hist_percentile(h, 100), 0);
-	assert_int_equal(hist_percentile(h, 0.001), 0);
+	assert_int_equal(hist_percentile(h, 500), 0);
+	assert_int_equal(hist_percentile(h, 1000), 0);
+	assert_int_equal(hist_percentile(h, 0), 0);
 	assert_true(hist_mean(h) == 0.0);
 	struct hist *e = malloc(sizeof(*e));
 	assert_non_null(e);
@@ -256,15 +255,78 @@ static void test_empty(void **state)
 	hist_add(h, e);
 	assert_int_equal(h->count, 0);
 	assert_int_equal(h->min, UINT64_MAX); /* still "nothing seen", not zero */
-	assert_int_equal(hist_percentile(h, 50), 0);
+	assert_int_equal(hist_percentile(h, 500), 0);
 
 	/* zero is a value like any other */
 	hist_record(h, 0);
 	assert_int_equal(h->count, 1);
-	assert_int_equal(hist_percentile(h, 50), 0);
+	assert_int_equal(hist_percentile(h, 500), 0);
 	assert_int_equal(h->min, 0);
 	free(e);
 	free(h);
+}
+
+/* n samples whose value of rank r is value(r): nondecreasing in r, so rank r holds value(r). */
+static struct hist *by_rank(uint64_t n, uint64_t (*value)(uint64_t r, uint64_t at), uint64_t at)
+{
+	struct hist *h = malloc(sizeof(*h));
+	assert_non_null(h);
+	hist_init(h);
+	for (uint64_t r = 1; r <= n; r++)
+		assert_true(hist_record(h, value(r, at)));
+	return h;
+}
+
+static uint64_t identity(uint64_t r, uint64_t at)
+{
+	(void)at;
+	return r;
+}
+
+/* 100 at rank at, 99 and 101 on either side, 0..200 in all: every value has a bucket of its own. */
+static uint64_t probe(uint64_t r, uint64_t at)
+{
+	uint64_t v = r + 100 >= at ? r + 100 - at : 0;
+	return v < 200 ? v : 200;
+}
+
+/*
+ * The rank is ceil(permille x n / 1000) in integers: p99.9 of 1..1000 is the
+ * value of rank 999, where 99.9 / 100 x 1000 in doubles is 999.0000000000001
+ * and would round up to rank 1000, the max.
+ */
+static void test_rank_is_exact(void **state)
+{
+	(void)state;
+	static const struct { uint64_t n; unsigned permille; uint64_t rank; const char *name; } cases[] = {
+		{ 1000, 999, 999, "p99.9 of 1..1000" }, { 1000, 990, 990, "p99 of 1..1000" },
+		{ 1000, 500, 500, "p50 of 1..1000" },   { 1000, 1000, 1000, "p100 of 1..1000" },
+		{ 2000, 999, 1998, "p99.9 of 1..2000" }, { 2000, 990, 1980, "p99 of 1..2000" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* 1..n: above 255 a bucket is 1/128 of its value wide, so the answer holds within half of that */
+		struct hist *h = by_rank(cases[i].n, identity, 0);
+		assert_close(hist_percentile(h, cases[i].permille), cases[i].rank, cases[i].name, "1..n");
+		free(h);
+		/* the same ranks over exact buckets: rank - 1 or rank + 1 would read 99 or 101 */
+		h = by_rank(cases[i].n, probe, cases[i].rank);
+		if (hist_percentile(h, cases[i].permille) != 100)
+			print_error("%s: the value of rank %llu%+d, not of rank %llu\n", cases[i].name,
+				    (unsigned long long)cases[i].rank, (int)hist_percentile(h, cases[i].permille) - 100,
+				    (unsigned long long)cases[i].rank);
+		assert_int_equal(hist_percentile(h, cases[i].permille), 100);
+		free(h);
+	}
+}
+
+/* Ten values above the percentile: 10 / (1 - p). */
+static void test_samples_needed(void **state)
+{
+	(void)state;
+	assert_int_equal(hist_samples_needed(990), 1000);
+	assert_int_equal(hist_samples_needed(999), 10000);
+	assert_int_equal(hist_samples_needed(500), 20);
+	assert_int_equal(hist_samples_needed(900), 100);
 }
 
 int main(void)
@@ -280,6 +342,8 @@ int main(void)
 		cmocka_unit_test(test_add_equals_record_all),
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_rank_is_exact),
+		cmocka_unit_test(test_samples_needed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
