@@ -12,9 +12,9 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-uint64_t msg_payload_sum(const void *buf, size_t len)
+/* Fletcher-style running sums over 8-byte words, the last (partial or empty) word included. */
+static void payload_sums(const unsigned char *p, size_t len, uint64_t *sum_a, uint64_t *sum_b)
 {
-	const unsigned char *p = buf;
 	uint64_t a = 1, b = 0, w;
 	size_t i = 0;
 	for (; i + 8 <= len; i += 8) {
@@ -26,11 +26,38 @@ uint64_t msg_payload_sum(const void *buf, size_t len)
 	memcpy(&w, p + i, len - i);
 	a += w;
 	b += a;
+	*sum_a = a;
+	*sum_b = b;
+}
+
+static uint64_t sums_final(uint64_t a, uint64_t b, size_t len)
+{
 	return mix64(a ^ mix64(b + len));
+}
+
+uint64_t msg_payload_sum(const void *buf, size_t len)
+{
+	uint64_t a, b;
+	payload_sums(buf, len, &a, &b);
+	return sums_final(a, b, len);
+}
+
+/*
+ * The payload words that carry the stamp: the first, and the first of every
+ * later cache line (the header takes the first 24 bytes of line 0, so payload
+ * word j starts a line when 24 + 8j is a multiple of 64). Only whole words.
+ */
+#define STAMP_FIRST_LINE_WORD 5 /* (64 - 24) / 8 */
+#define STAMP_EVERY 8           /* words per cache line */
+
+static size_t next_stamp(size_t j)
+{
+	return j == 0 ? STAMP_FIRST_LINE_WORD : j + STAMP_EVERY;
 }
 
 void msg_gen_init(struct msg_gen *g, unsigned char *buf, size_t len, uint64_t seed)
 {
+	memset(g, 0, sizeof(*g));
 	g->buf = buf;
 	g->len = len;
 	uint64_t s = seed;
@@ -38,9 +65,15 @@ void msg_gen_init(struct msg_gen *g, unsigned char *buf, size_t len, uint64_t se
 		uint64_t r = mix64(s++);
 		memcpy(buf + i, &r, len - i < 8 ? len - i : 8);
 	}
-	g->payload_sum = len >= sizeof(struct msg_hdr)
-		? msg_payload_sum(buf + sizeof(struct msg_hdr), len - sizeof(struct msg_hdr))
-		: 0;
+	if (len < sizeof(struct msg_hdr))
+		return;
+	size_t plen = len - sizeof(struct msg_hdr), words = plen / 8;
+	payload_sums(buf + sizeof(struct msg_hdr), plen, &g->sum_a, &g->sum_b);
+	/* word j is in the running sum a from step j on: words + 1 - j times in b */
+	for (size_t j = 0; j < words; j = next_stamp(j)) {
+		g->stamps++;
+		g->stamp_weight += words + 1 - j;
+	}
 }
 
 /* A message too short for a header carries these bytes, so loss and reordering still show. */
@@ -64,11 +97,25 @@ void msg_stamp(struct msg_gen *g, uint64_t seq)
 		small_fill(g->buf, g->len, seq);
 		return;
 	}
+	/* Every stamped word holds base + stamp(seq); move it there from the last stamp. */
+	uint64_t stamp = mix64(seq ^ UINT64_C(0x57a3b));
+	uint64_t delta = stamp - g->stamp, w;
+	unsigned char *payload = g->buf + sizeof(struct msg_hdr);
+	size_t words = (g->len - sizeof(struct msg_hdr)) / 8;
+	for (size_t j = 0; j < words; j = next_stamp(j)) {
+		memcpy(&w, payload + 8 * j, 8);
+		w += delta;
+		memcpy(payload + 8 * j, &w, 8);
+	}
+	g->stamp = stamp;
+	/* The sums are linear in the words, so the stamped payload's checksum needs no pass over it. */
+	uint64_t sum = sums_final(g->sum_a + g->stamps * stamp, g->sum_b + g->stamp_weight * stamp,
+				  g->len - sizeof(struct msg_hdr));
 	struct msg_hdr h = {
 		.magic = MSG_MAGIC,
 		.length = (uint32_t)g->len,
 		.seq = seq,
-		.checksum = g->payload_sum ^ mix64(seq),
+		.checksum = sum ^ mix64(seq),
 	};
 	memcpy(g->buf, &h, sizeof(h));
 }

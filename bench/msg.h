@@ -25,17 +25,26 @@ struct msg_errors {
 	uint64_t corrupt;
 };
 
-/* The sender's side: one payload pattern per run, stamped with each sequence number. */
+/*
+ * The sender's side: one base payload per run, and in every message one word
+ * of each cache line stamped with a value derived from the sequence number,
+ * so no two messages carry the same bytes in any line and a receive that
+ * leaves part of its buffer as the previous message left it fails the check.
+ * Stamping costs one add per 64 bytes; the checksum follows in O(1).
+ */
 struct msg_gen {
-	unsigned char *buf; /* len bytes, owned by the caller */
+	unsigned char *buf;   /* len bytes, owned by the caller */
 	size_t len;
-	uint64_t payload_sum; /* msg_payload_sum() of the pattern, computed once */
+	uint64_t sum_a, sum_b; /* the base payload's running sums (see msg_payload_sum) */
+	uint64_t stamps;       /* stamped words in the payload */
+	uint64_t stamp_weight; /* how much the stamped words weigh in sum_b, together */
+	uint64_t stamp;        /* what every stamped word holds over its base value now */
 };
 
 /** Fill buf (len bytes) with a pseudo-random payload derived from seed. */
 void msg_gen_init(struct msg_gen *g, unsigned char *buf, size_t len, uint64_t seed);
 
-/** Write the header for seq into g->buf (or, below header size, bytes derived from seq). */
+/** Stamp g->buf as message seq: header and one word per cache line (below header size, bytes derived from seq). */
 void msg_stamp(struct msg_gen *g, uint64_t seq);
 
 /* The receiver's side: what sequence number comes next, and the tallies. */

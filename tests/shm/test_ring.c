@@ -1,4 +1,4 @@
-/* The SPSC ring: wrap-around, full and empty, big messages, a million random messages, a killed peer. */
+/* The SPSC ring: wrap-around, full and empty, big messages, a million random messages, a killed peer, a skipped copy. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -478,6 +478,99 @@ static void test_sleepy_peers(void **state)
 }
 
 /*
+ * An injected skipped piece is caught: the ring delivers every message whole,
+ * then for every other message after the first few the consumer keeps only
+ * part of it, leaving the rest of its buffer as the previous message left it
+ * (a receive that skipped part of its copy). Skipped are the tail after the
+ * first 64 bytes, one cache line in the middle, or the second of the ring's
+ * pieces. msg_check with full=true counts each such message corrupt, and each
+ * whole one intact.
+ */
+#define SKIP_MSGS 64
+#define SKIP_FROM 4 /* whole messages first, so the buffer holds a previous message */
+
+enum skip_shape { SKIP_TAIL, SKIP_LINE, SKIP_PIECE };
+
+struct skip_sender {
+	struct ring_end *tx;
+	size_t len;
+	int rc;
+};
+
+static void *skip_sender_main(void *p)
+{
+	struct skip_sender *s = p;
+	unsigned char *buf = malloc(s->len);
+	struct msg_gen g;
+	msg_gen_init(&g, buf, s->len, 0x5c1b ^ s->len);
+	for (uint64_t seq = 0; seq < SKIP_MSGS && !s->rc; seq++) {
+		msg_stamp(&g, seq);
+		s->rc = ring_send(s->tx, buf, s->len, 5000 * MS);
+	}
+	free(buf);
+	return NULL;
+}
+
+/* The bytes [*from, *to) of a len-byte message that a cut receive leaves uncopied. */
+static void skip_range(enum skip_shape shape, size_t len, size_t piece, size_t *from, size_t *to)
+{
+	switch (shape) {
+	case SKIP_TAIL: *from = 64, *to = len; break;
+	case SKIP_LINE: *from = len / 128 * 64, *to = *from + 64; break; /* a whole line near the middle */
+	case SKIP_PIECE: *from = piece, *to = 2 * piece < len ? 2 * piece : len; break;
+	}
+}
+
+static void test_skipped_piece_is_corrupt(void **state)
+{
+	(void)state;
+	/* one piece; many pieces; larger than the whole ring */
+	static const size_t lens[] = { 200, 4096, 3 * SMALL_RING - 5 };
+	for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
+		for (int shape = SKIP_TAIL; shape <= SKIP_PIECE; shape++) {
+			size_t len = lens[l];
+			struct ring *r = ring_new(SMALL_RING, false);
+			struct ring_end tx, rx;
+			assert_int_equal(ring_end_init(&tx, r, RING_ADAPTIVE, false), 0);
+			assert_int_equal(ring_end_init(&rx, r, RING_ADAPTIVE, false), 0);
+			size_t piece = rx.chunk - RING_HDR; /* the bytes of a message's first piece */
+			if (shape == SKIP_PIECE && len <= piece) {
+				ring_free(r, false);
+				continue; /* one piece: nothing to skip but all of it */
+			}
+			struct skip_sender s = { .tx = &tx, .len = len };
+			pthread_t t;
+			assert_int_equal(pthread_create(&t, NULL, skip_sender_main, &s), 0);
+			unsigned char *in = malloc(len), *buf = calloc(1, len);
+			struct msg_check chk = { 0 };
+			uint64_t altered = 0, wrong = 0;
+			for (uint64_t seq = 0; seq < SKIP_MSGS; seq++) {
+				ssize_t n = ring_recv(&rx, in, len, 5000 * MS);
+				assert_int_equal(n, (ssize_t)len);
+				size_t from = len, to = len;
+				if (seq >= SKIP_FROM && seq % 2)
+					skip_range((enum skip_shape)shape, len, piece, &from, &to);
+				memcpy(buf, in, from);
+				memcpy(buf + to, in + to, len - to);
+				altered += to > from;
+				bool intact = msg_check(&chk, buf, (size_t)n, len, true);
+				if (intact != (to == from) && wrong++ < 3)
+					print_error("%zu B, shape %d, message %llu (bytes %zu..%zu skipped): msg_check says %s\n",
+						    len, shape, (unsigned long long)seq, from, to, intact ? "intact" : "bad");
+			}
+			pthread_join(t, NULL);
+			assert_int_equal(s.rc, 0);
+			assert_int_equal(wrong, 0);
+			assert_int_equal(chk.errors.corrupt, altered);
+			assert_int_equal(chk.errors.lost + chk.errors.duplicate + chk.errors.reordered, 0);
+			assert_true(altered >= (SKIP_MSGS - SKIP_FROM) / 2);
+			free(in);
+			free(buf);
+			ring_free(r, false);
+		}
+}
+
+/*
  * Our shm objects among the leftovers: other programs on the machine may come
  * and go with names of their own (other ipcbench runs), so compare only ours.
  */
@@ -643,6 +736,7 @@ int main(void)
 		cmocka_unit_test(test_stress_threads),
 		cmocka_unit_test(test_stress_processes),
 		cmocka_unit_test(test_sleepy_peers),
+		cmocka_unit_test(test_skipped_piece_is_corrupt),
 		cmocka_unit_test(test_killed_peer_futex),
 		cmocka_unit_test(test_killed_peer_sem),
 		cmocka_unit_test(test_killed_peer_spin),
