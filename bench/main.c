@@ -76,7 +76,7 @@ static void print_models(const struct config *cfg, const json_t *doc, FILE *out)
 }
 
 /* Results on stdout in the chosen format. */
-static void print_results(const struct config *cfg, const json_t *doc)
+static void print_results(const struct config *cfg, const struct results *res, const json_t *doc)
 {
 	switch (cfg->format) {
 	case OUT_JSON:
@@ -90,7 +90,8 @@ static void print_results(const struct config *cfg, const json_t *doc)
 		write_markdown(doc, stdout);
 		break;
 	case OUT_TABLE:
-		print_models(cfg, doc, stdout); /* rows were printed as they came */
+		table_footer(res, stdout); /* rows were printed as they came */
+		print_models(cfg, doc, stdout);
 		break;
 	}
 	fflush(stdout);
@@ -122,7 +123,7 @@ static int run(const struct config *cfg)
 		return 1;
 	}
 	json_t *doc = results_json(cfg, &res);
-	print_results(cfg, doc);
+	print_results(cfg, &res, doc);
 	int rc = any_failed(&res);
 	if (cfg->out_dir && bundle_write(cfg->out_dir, doc, cfg->quiet) != 0)
 		rc = 1;

@@ -10,7 +10,9 @@
 
 const char *fmt_ns(double ns, char *buf, size_t len)
 {
-	if (ns < 1e3)
+	if (!isfinite(ns))
+		snprintf(buf, len, "-");
+	else if (ns < 1e3)
 		snprintf(buf, len, "%.0f ns", ns);
 	else if (ns < 1e6)
 		snprintf(buf, len, "%.3g us", ns / 1e3);
@@ -59,6 +61,13 @@ json_t *row_json(const struct row *r)
 		json_object_set_new(o, "msgs_per_s", jnum(r->msgs_per_s));
 		json_object_set_new(o, "bytes_per_s", jnum(r->bytes_per_s));
 		json_object_set_new(o, "spread_pct", jnum(r->spread_pct));
+		json_object_set_new(o, "ci95", isfinite(r->ci95_low) ? json_pack("{s:o, s:o}", "low",
+				    jnum(r->ci95_low), "high", jnum(r->ci95_high)) : json_null());
+		json_object_set_new(o, "noisy", json_boolean(r->noisy));
+		json_t *reps = json_array();
+		for (int i = 0; i < r->reps; i++)
+			json_array_append_new(reps, jnum(r->rep_headline[i]));
+		json_object_set_new(o, r->has_rtt ? "reps_rtt_ns_p50" : "reps_bytes_per_s", reps);
 		if (isfinite(r->floor_ratio))
 			json_object_set_new(o, "floor_ratio", json_real(round(r->floor_ratio * 1000) / 1000));
 	}
@@ -125,6 +134,8 @@ static void csv_collect(struct csv_cols *cols, const char *prefix, const json_t 
 			csv_collect(cols, name, v);
 			continue;
 		}
+		if (json_is_array(v))
+			continue; /* per-repetition lists stay in the JSON */
 		int i = 0;
 		while (i < cols->n && strcmp(cols->name[i], name) != 0)
 			i++;
@@ -200,14 +211,31 @@ int write_csv(const json_t *doc, FILE *out)
 
 void table_header(FILE *out)
 {
-	fprintf(out, "%-15s %-8s %6s %-6s %9s %9s %9s %11s %8s %7s %7s\n", "mechanism", "pattern", "size",
-		"status", "p50 rtt", "p99 rtt", "p99.9", "MB/s", "msgs/s", "spread", "x floor");
+	fprintf(out, "%-15s %-8s %6s %-6s %10s %9s %9s %11s %8s %7s %7s\n", "mechanism", "pattern", "size",
+		"status", "p50 rtt", "p99 rtt", "p99.9", "MB/s", "msgs/s", "ci95 +-", "x floor");
 	fflush(out);
+}
+
+/* The 95% interval's half-width as a share of the headline: "2.1%", or "-" without one. */
+static const char *fmt_ci(double low, double high, double head, char *buf, size_t len)
+{
+	if (isfinite(low) && isfinite(high) && head > 0)
+		snprintf(buf, len, "%.1f%%", 100 * (high - low) / 2 / head);
+	else
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+/* A headline figure, "~"-marked when its row is noisy. */
+static const char *fmt_headline(const char *figure, bool noisy, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", noisy ? "~" : "", figure);
+	return buf;
 }
 
 void table_row(const struct row *r, FILE *out)
 {
-	char size[16], a[24], b[24], c[24], spread[16], flr[16];
+	char size[16], a[24], head[32], b[24], c[24], ci[16], flr[16], mbps[24];
 	format_size(r->size_bytes, size, sizeof(size));
 	fprintf(out, "%-15s %-8s %6s %-6s ", r->ops->name, pattern_name(r->pattern), size,
 		r->status == ROW_OK ? "ok" : r->status == ROW_FAILED ? "FAILED" : "unsup");
@@ -216,15 +244,31 @@ void table_row(const struct row *r, FILE *out)
 		fflush(out);
 		return;
 	}
-	snprintf(spread, sizeof(spread), isfinite(r->spread_pct) ? "%.1f%%" : "-", r->spread_pct);
+	fmt_ci(r->ci95_low, r->ci95_high, row_headline(r), ci, sizeof(ci));
 	snprintf(flr, sizeof(flr), isfinite(r->floor_ratio) ? "%.2fx" : "-", r->floor_ratio);
+	snprintf(mbps, sizeof(mbps), "%.1f", r->bytes_per_s / 1e6);
 	if (r->has_rtt)
-		fprintf(out, "%9s %9s %9s ", fmt_ns(r->rtt_ns.p50, a, sizeof(a)), fmt_ns(r->rtt_ns.p99, b, sizeof(b)),
-			fmt_ns(r->rtt_ns.p999, c, sizeof(c)));
+		fprintf(out, "%10s %9s %9s %11s ", fmt_headline(fmt_ns(r->rtt_ns.p50, a, sizeof(a)), r->noisy, head,
+			sizeof(head)), fmt_ns(r->rtt_ns.p99, b, sizeof(b)), fmt_ns(r->rtt_ns.p999, c, sizeof(c)), mbps);
 	else
-		fprintf(out, "%9s %9s %9s ", "-", "-", "-");
-	fprintf(out, "%11.1f %8.3g %7s %7s\n", r->bytes_per_s / 1e6, r->msgs_per_s, spread, flr);
+		fprintf(out, "%10s %9s %9s %11s ", "-", "-", "-", fmt_headline(mbps, r->noisy, head, sizeof(head)));
+	fprintf(out, "%8.3g %7s %7s\n", r->msgs_per_s, ci, flr);
 	fflush(out);
+}
+
+void table_footer(const struct results *res, FILE *out)
+{
+	int unbacked = 0, noisy = 0;
+	for (int i = 0; i < res->n_rows; i++) {
+		const struct row *r = &res->rows[i];
+		unbacked += r->status == ROW_OK && r->has_rtt && !isfinite(r->rtt_ns.p999);
+		noisy += r->status == ROW_OK && r->noisy;
+	}
+	if (unbacked)
+		fprintf(out, "-: too few round trips for that percentile (p99 needs 1,000, p99.9 10,000 pooled); "
+			"--budget 10m gives rows more time\n");
+	if (noisy)
+		fprintf(out, "~: noisy, the 95%% interval of the headline is wider than +-5%%\n");
 }
 
 /* --- Markdown --- */
@@ -239,12 +283,12 @@ static double jget(const json_t *o, const char *a, const char *b)
 
 void write_markdown(const json_t *doc, FILE *out)
 {
-	fputs("| mechanism | pattern | size | status | p50 RTT | p99 RTT | p99.9 RTT | MB/s | spread | x floor |\n"
+	fputs("| mechanism | pattern | size | status | p50 RTT | p99 RTT | p99.9 RTT | MB/s | ci95 +- | x floor |\n"
 	      "|---|---|--:|---|--:|--:|--:|--:|--:|--:|\n", out);
 	size_t i;
 	json_t *r;
 	json_array_foreach(json_object_get(doc, "results"), i, r) {
-		char size[16], a[24] = "-", b[24] = "-", c[24] = "-";
+		char size[16], a[24] = "-", b[24] = "-", c[24] = "-", ci[16], mbps[24];
 		format_size((uint64_t)json_integer_value(json_object_get(r, "size_bytes")), size, sizeof(size));
 		const char *status = json_string_value(json_object_get(r, "status"));
 		fprintf(out, "| %s | %s | %s | %s |", json_string_value(json_object_get(r, "mechanism")),
@@ -253,17 +297,18 @@ void write_markdown(const json_t *doc, FILE *out)
 			fprintf(out, " %s | | | | | |\n", json_string_value(json_object_get(r, "reason")));
 			continue;
 		}
-		if (isfinite(jget(r, "rtt_ns", "p50"))) {
+		bool pingpong = json_is_object(json_object_get(r, "rtt_ns"));
+		const char *noisy = json_is_true(json_object_get(r, "noisy")) ? "~" : "";
+		double head = pingpong ? jget(r, "rtt_ns", "p50") : jget(r, "bytes_per_s", NULL);
+		if (pingpong) {
 			fmt_ns(jget(r, "rtt_ns", "p50"), a, sizeof(a));
 			fmt_ns(jget(r, "rtt_ns", "p99"), b, sizeof(b));
 			fmt_ns(jget(r, "rtt_ns", "p999"), c, sizeof(c));
 		}
-		double spread = jget(r, "spread_pct", NULL), flr = jget(r, "floor_ratio", NULL);
-		fprintf(out, " %s | %s | %s | %.1f |", a, b, c, jget(r, "bytes_per_s", NULL) / 1e6);
-		if (isfinite(spread))
-			fprintf(out, " %.1f%% |", spread);
-		else
-			fputs(" - |", out);
+		snprintf(mbps, sizeof(mbps), "%s%.1f", pingpong ? "" : noisy, jget(r, "bytes_per_s", NULL) / 1e6);
+		fmt_ci(jget(r, "ci95", "low"), jget(r, "ci95", "high"), head, ci, sizeof(ci));
+		double flr = jget(r, "floor_ratio", NULL);
+		fprintf(out, " %s%s | %s | %s | %s | %s |", pingpong ? noisy : "", a, b, c, mbps, ci);
 		if (isfinite(flr))
 			fprintf(out, " %.2fx |\n", flr);
 		else

@@ -149,13 +149,22 @@ static const char *fmt_ratio(double r, char *buf, size_t len)
 	return buf;
 }
 
-static const char *fmt_pct(double p, char *buf, size_t len)
+/* The 95% interval's half-width as a share of the headline, "+-2.1%", or "-" without one. */
+static const char *fmt_ci(const json_t *r, double head, char *buf, size_t len)
 {
-	if (!isfinite(p))
-		snprintf(buf, len, "-");
+	const json_t *ci = json_object_get(r, "ci95");
+	double lo = doc_num(ci, "low"), hi = doc_num(ci, "high");
+	if (isfinite(lo) && isfinite(hi) && head > 0)
+		snprintf(buf, len, "+-%.1f%%", 100 * (hi - lo) / 2 / head);
 	else
-		snprintf(buf, len, "%.1f%%", p);
+		snprintf(buf, len, "-");
 	return buf;
+}
+
+/* "~" before a noisy row's headline figure. */
+static const char *noisy_mark(const json_t *r)
+{
+	return json_is_true(json_object_get(r, "noisy")) ? "~" : "";
 }
 
 static const char *fmt_rtt(const json_t *r, const char *key, char *buf, size_t len)
@@ -393,6 +402,41 @@ static void glance_table(const json_t *results, const char *pattern, FILE *out)
 	fputs("\n", out);
 }
 
+/* How many rows met their sample and confidence targets, and which are noisy. */
+static void targets_line(const json_t *results, FILE *out)
+{
+	int ok = 0, pp = 0, backed = 0, with_ci = 0, noisy = 0;
+	size_t i;
+	json_t *r;
+	json_array_foreach(results, i, r) {
+		if (!status_is(r, "ok"))
+			continue;
+		ok++;
+		const json_t *rtt = json_object_get(r, "rtt_ns");
+		pp += rtt != NULL;
+		backed += rtt && isfinite(doc_num(rtt, "p999"));
+		with_ci += json_is_object(json_object_get(r, "ci95"));
+		noisy += json_is_true(json_object_get(r, "noisy"));
+	}
+	if (!ok)
+		return;
+	fprintf(out, "**Targets:** %d of %d pingpong rows have the 10,000 round trips that back a p99.9; "
+		"%d of %d rows have a 95%% interval (it needs 6 repetitions), and %d of those are within +-5%% "
+		"of their headline figure.", backed, pp, with_ci, ok, with_ci - noisy);
+	if (noisy) {
+		fputs(" Noisy (`~`):", out);
+		int shown = 0;
+		json_array_foreach(results, i, r)
+			if (json_is_true(json_object_get(r, "noisy"))) {
+				char s[16];
+				fprintf(out, "%s %s %s %s", shown++ ? "," : "", doc_str(r, "mechanism"), doc_str(r, "pattern"),
+					size_of(r, s, sizeof(s)));
+			}
+		fputs(".", out);
+	}
+	fputs("\n\n", out);
+}
+
 static void glance_section(const json_t *doc, FILE *out)
 {
 	const json_t *results = json_object_get(doc, "results");
@@ -409,7 +453,7 @@ static void glance_section(const json_t *doc, FILE *out)
 		glance_table(results, "stream", out);
 	}
 	fputs("`n/a`: unsupported on this host, see [Rows not measured](#rows-not-measured). "
-	      "Percentiles, floor ratios and spreads are in the sections below.\n\n", out);
+	      "Percentiles, floor ratios and intervals are in the sections below.\n\n", out);
 }
 
 static void pingpong_section(const json_t *doc, const struct chart_set *set, FILE *out)
@@ -419,12 +463,15 @@ static void pingpong_section(const json_t *doc, const struct chart_set *set, FIL
 		return;
 	fputs("## Round-trip latency (pingpong)\n\n"
 	      "A sends a message, B echoes it whole; each round trip is timed on its own. "
-	      "Median of the repetitions; RTT is the full round trip, not one way.\n\n", out);
+	      "p50 is the median of the repetitions' p50; the other percentiles come from every round trip "
+	      "of every repetition pooled, and `-` marks one the samples cannot back (p99 needs 1,000, "
+	      "p99.9 10,000). RTT is the full round trip, not one way; MB/s is 2 x size over the mean RTT. "
+	      "`~` marks a noisy row, whose 95% interval is wider than +-5%.\n\n", out);
 	charts_section(set, "latency-", out);
 	charts_section(set, "percentiles-", out);
 	charts_section(set, "floor-", out);
 	static const char *const head[] = { "mechanism", "group", "size", "p50 RTT", "p99 RTT", "p99.9 RTT",
-					    "MB/s", "x floor", "spread" };
+					    "MB/s", "x floor", "ci95" };
 	struct mdtable t;
 	md_header(&t, "lllrrrrrr", head);
 	size_t i;
@@ -436,12 +483,12 @@ static void pingpong_section(const json_t *doc, const struct chart_set *set, FIL
 		md_cell(&t, "%s", doc_str(r, "mechanism"));
 		md_cell(&t, "%s", doc_str(r, "group"));
 		md_cell(&t, "%s", size_of(r, s, sizeof(s)));
-		md_cell(&t, "%s", fmt_rtt(r, "p50", a, sizeof(a)));
+		md_cell(&t, "%s%s", noisy_mark(r), fmt_rtt(r, "p50", a, sizeof(a)));
 		md_cell(&t, "%s", fmt_rtt(r, "p99", b, sizeof(b)));
 		md_cell(&t, "%s", fmt_rtt(r, "p999", c, sizeof(c)));
 		md_cell(&t, "%s", fmt_mbps(doc_num(r, "bytes_per_s"), a, sizeof(a)));
 		md_cell(&t, "%s", fmt_ratio(doc_num(r, "floor_ratio"), b, sizeof(b)));
-		md_cell(&t, "%s", fmt_pct(doc_num(r, "spread_pct"), c, sizeof(c)));
+		md_cell(&t, "%s", fmt_ci(r, doc_num(json_object_get(r, "rtt_ns"), "p50"), c, sizeof(c)));
 	}
 	md_print(&t, out);
 	fputs("\n", out);
@@ -454,9 +501,9 @@ static void stream_section(const json_t *doc, const struct chart_set *set, FILE 
 		return;
 	fputs("## Throughput (stream)\n\n"
 	      "A sends back to back, B receives and checks; throughput is B's bytes over B's time from first "
-	      "to last message. Median of the repetitions.\n\n", out);
+	      "to last message. Median of the repetitions, with its 95% interval; `~` marks a noisy row.\n\n", out);
 	charts_section(set, "throughput-", out);
-	static const char *const head[] = { "mechanism", "group", "size", "MB/s", "msgs/s", "x floor", "spread" };
+	static const char *const head[] = { "mechanism", "group", "size", "MB/s", "msgs/s", "x floor", "ci95" };
 	struct mdtable t;
 	md_header(&t, "lllrrrr", head);
 	size_t i;
@@ -469,10 +516,10 @@ static void stream_section(const json_t *doc, const struct chart_set *set, FILE 
 		md_cell(&t, "%s", doc_str(r, "mechanism"));
 		md_cell(&t, "%s", doc_str(r, "group"));
 		md_cell(&t, "%s", size_of(r, s, sizeof(s)));
-		md_cell(&t, "%s", fmt_mbps(doc_num(r, "bytes_per_s"), a, sizeof(a)));
+		md_cell(&t, "%s%s", noisy_mark(r), fmt_mbps(doc_num(r, "bytes_per_s"), a, sizeof(a)));
 		md_cell(&t, "%s", fmt_count(mps, s, sizeof(s)));
 		md_cell(&t, "%s", fmt_ratio(doc_num(r, "floor_ratio"), a, sizeof(a)));
-		md_cell(&t, "%s", fmt_pct(doc_num(r, "spread_pct"), a, sizeof(a)));
+		md_cell(&t, "%s", fmt_ci(r, doc_num(r, "bytes_per_s"), a, sizeof(a)));
 	}
 	md_print(&t, out);
 	fputs("\n", out);
@@ -599,17 +646,21 @@ static void reading_section(const json_t *doc, FILE *out)
 	read_example(doc, out);
 	fputs("\n"
 	      "- **p50, p99, p99.9** are percentiles of the round trips: half of them, 99 in 100 and 999 in "
-	      "1000 took at most this long (log-linear histogram, at most 1% relative error). A p99.9 needs "
-	      "well over 1000 round trips per repetition to be more than the maximum; `samples` in "
+	      "1000 took at most this long (log-linear histogram, at most 0.4% relative error). p50 is the "
+	      "median of the repetitions' p50s; min, p99, p99.9 and max come from all round trips of all "
+	      "repetitions pooled. A percentile p is shown only when at least 10 / (1 - p) round trips back it "
+	      "(p99: 1,000, p99.9: 10,000), so it is never just the maximum; `-` otherwise, and `samples` in "
 	      "results.json says how many there were.\n"
 	      "- **MB/s** is 10^6 bytes per second. For stream rows it is what the receiver got; for pingpong "
-	      "rows it counts both directions.\n"
+	      "rows it counts both directions over the sum of the round trips (checking time is not in it).\n"
 	      "- **x floor** is the row over the hardware floor measured between the same two CPUs in the same "
 	      "run: p50 RTT over the `floor-cacheline` p50 (one cache line bouncing between the CPUs), or "
 	      "MB/s over `floor-memcpy` at the same size. `-` means the floor was not part of the run.\n"
-	      "- **spread** is (max - min) / median over the repetitions of the row's headline figure (p50 RTT "
-	      "for pingpong, MB/s for stream). `-` means one repetition (`-r 1`). Two mechanisms whose "
-	      "difference is smaller than their spread are not measurably different on this host.\n"
+	      "- **ci95** is a 95% confidence interval for the headline figure (p50 RTT for pingpong, MB/s for "
+	      "stream), shown as its half-width: the order statistics of the repetitions' values that cover the "
+	      "median with at least 95% probability, whatever their distribution (with 6 repetitions, their "
+	      "minimum and maximum, 96.9%). `~` marks a row whose half-width exceeds 5%: a difference from it "
+	      "smaller than that is not measurable on this host. `ipcbench compare` tests differences properly.\n"
 	      "- **Sizes** include the 24-byte header every message carries (magic, length, sequence, checksum); "
 	      "K is 1024 bytes.\n\n", out);
 }
@@ -642,6 +693,7 @@ void report_write(const json_t *doc, const struct chart_set *charts, FILE *out)
 	if (charts && charts->gnuplot_missing && charts->n)
 		fputs("Charts were not rendered because gnuplot was not found. Install it (`apt-get install "
 		      "gnuplot-nox`), then run `ipcbench plot results.json -o .` in this directory.\n\n", out);
+	targets_line(results, out);
 	glance_section(doc, out);
 	host_section(doc, out);
 	pingpong_section(doc, charts, out);

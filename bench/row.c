@@ -32,21 +32,90 @@ static double spread(double *v, int n)
 	return m > 0 ? 100.0 * (v[n - 1] - v[0]) / m : NAN;
 }
 
-/* The figures of one repetition, in a fixed order, so each can take its median. */
-enum fig { F_MIN, F_P50, F_P90, F_P99, F_P999, F_MAX, F_MEAN, F_MSGS, F_BYTES, F_COUNT };
-
-static void rep_figures(const struct rep_result *rep, uint64_t size, bool pingpong, double *f)
+/* Binomial(n, 1/2) probabilities, P(X < k), by the recurrence C(n, i+1) = C(n, i) (n - i) / (i + 1). */
+static double binom_half_below(int n, int k)
 {
-	const struct hist *h = &rep->rtt;
-	f[F_MIN] = (double)h->min;
-	f[F_P50] = (double)hist_percentile(h, 50);
-	f[F_P90] = (double)hist_percentile(h, 90);
-	f[F_P99] = (double)hist_percentile(h, 99);
-	f[F_P999] = (double)hist_percentile(h, 99.9);
-	f[F_MAX] = (double)h->max;
-	f[F_MEAN] = hist_mean(h);
-	f[F_MSGS] = (double)rep->msgs / rep->elapsed_s;
-	f[F_BYTES] = f[F_MSGS] * (double)size * (pingpong ? 2 : 1);
+	double c = 1, sum = 0, scale = ldexp(1.0, -n);
+	for (int i = 0; i < k; i++) {
+		sum += c * scale;
+		c = c * (n - i) / (i + 1);
+	}
+	return sum;
+}
+
+bool median_ci95(double *v, int n, double *low, double *high, double *coverage)
+{
+	int best = 0;
+	for (int k = 1; 2 * k <= n; k++)
+		if (1 - 2 * binom_half_below(n, k) >= 0.95)
+			best = k;
+	if (!best)
+		return false;
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	*low = v[best - 1];
+	*high = v[n - best];
+	*coverage = 1 - 2 * binom_half_below(n, best);
+	return true;
+}
+
+double row_headline(const struct row *r)
+{
+	return r->has_rtt ? r->rtt_ns.p50 : r->bytes_per_s;
+}
+
+/* A percentile from the pooled samples, or NAN when they are too few to back it. */
+static double backed(const struct hist *h, unsigned permille)
+{
+	return h->count >= hist_samples_needed(permille) ? (double)hist_percentile(h, permille) : NAN;
+}
+
+/* The RTT figures and the pingpong rates, from all repetitions' round trips pooled. */
+static void pingpong_figures(struct row *r, const struct rep_result *reps, int n)
+{
+	struct hist *all = malloc(sizeof(*all));
+	double p50[ROW_MAX_REPS];
+	if (!all)
+		return; /* the figures stay 0; out of memory is not worth a failed row here */
+	hist_init(all);
+	for (int i = 0; i < n; i++) {
+		hist_add(all, &reps[i].rtt);
+		p50[i] = r->rep_headline[i] = (double)hist_percentile(&reps[i].rtt, 500);
+	}
+	r->rtt_ns.min = (double)all->min;
+	r->rtt_ns.p50 = median(p50, n);
+	r->rtt_ns.p90 = backed(all, 900);
+	r->rtt_ns.p99 = backed(all, 990);
+	r->rtt_ns.p999 = backed(all, 999);
+	r->rtt_ns.max = (double)all->max;
+	r->rtt_ns.mean = hist_mean(all);
+	/* Throughput of the round trips themselves: checking an echo is not in it. */
+	double busy_s = (double)(all->sum / 1e9L);
+	r->msgs_per_s = busy_s > 0 ? (double)all->count / busy_s : NAN;
+	r->bytes_per_s = r->msgs_per_s * 2 * (double)r->size_bytes;
+	free(all);
+}
+
+static void stream_figures(struct row *r, const struct rep_result *reps, int n)
+{
+	double msgs[ROW_MAX_REPS], bytes[ROW_MAX_REPS];
+	for (int i = 0; i < n; i++) {
+		msgs[i] = (double)reps[i].msgs / reps[i].elapsed_s;
+		bytes[i] = r->rep_headline[i] = msgs[i] * (double)r->size_bytes;
+	}
+	r->msgs_per_s = median(msgs, n);
+	r->bytes_per_s = median(bytes, n);
+}
+
+/* Spread, the 95% interval and the noisy mark, all around the headline over the repetitions. */
+static void confidence(struct row *r)
+{
+	double v[ROW_MAX_REPS], coverage;
+	int n = r->reps;
+	memcpy(v, r->rep_headline, (size_t)n * sizeof(*v));
+	r->spread_pct = spread(v, n);
+	double head = row_headline(r);
+	if (median_ci95(v, n, &r->ci95_low, &r->ci95_high, &coverage))
+		r->noisy = (r->ci95_high - r->ci95_low) / 2 > 0.05 * head;
 }
 
 void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_result *reps, int n)
@@ -56,6 +125,7 @@ void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_re
 	r->pattern = c->pattern;
 	r->size_bytes = c->msg_bytes;
 	r->spread_pct = NAN;
+	r->ci95_low = r->ci95_high = NAN;
 	r->floor_ratio = NAN;
 	r->reps = n;
 	r->duration_ns = c->duration_ns;
@@ -78,25 +148,12 @@ void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_re
 		r->status = ROW_FAILED;
 		return;
 	}
-	bool pingpong = c->pattern == PAT_PINGPONG;
-	double fig[F_COUNT][n];
-	for (int i = 0; i < n; i++) {
-		double f[F_COUNT];
-		rep_figures(&reps[i], c->msg_bytes, pingpong, f);
-		for (int k = 0; k < F_COUNT; k++)
-			fig[k][i] = f[k];
-	}
-	r->has_rtt = pingpong;
-	r->rtt_ns.min = median(fig[F_MIN], n);
-	r->rtt_ns.p50 = median(fig[F_P50], n);
-	r->rtt_ns.p90 = median(fig[F_P90], n);
-	r->rtt_ns.p99 = median(fig[F_P99], n);
-	r->rtt_ns.p999 = median(fig[F_P999], n);
-	r->rtt_ns.max = median(fig[F_MAX], n);
-	r->rtt_ns.mean = median(fig[F_MEAN], n);
-	r->msgs_per_s = median(fig[F_MSGS], n);
-	r->bytes_per_s = median(fig[F_BYTES], n);
-	r->spread_pct = spread(pingpong ? fig[F_P50] : fig[F_BYTES], n);
+	r->has_rtt = c->pattern == PAT_PINGPONG;
+	if (r->has_rtt)
+		pingpong_figures(r, reps, n);
+	else
+		stream_figures(r, reps, n);
+	confidence(r);
 }
 
 static bool is_floor(const struct row *r)
