@@ -11,14 +11,21 @@
 #include "parse.h"
 #include "registry.h"
 
-/* Time budgets (ns) for the mechanism rows when -d is not given. */
-#define BUDGET_ALL_NS (34 * NS_PER_S)
+/* Time budgets (ns) for the mechanism rows and the experiments when neither -d nor --budget is given. */
+#define BUDGET_ALL_NS (40 * NS_PER_S)
 #define BUDGET_QUICK_NS (3 * NS_PER_S)
 #define BUDGET_MODELS_ALL_NS (10 * NS_PER_S)
 #define BUDGET_MODELS_QUICK_NS (2500 * 1000000LL)
-#define DEFAULT_MAX_DURATION_NS (250 * 1000000LL)
-#define MIN_DURATION_NS (5 * 1000000LL)
+#define DEFAULT_MAX_DURATION_NS (250 * 1000000LL) /* lifted by --budget */
+#define MIN_DURATION_NS (4 * 1000000LL)
+#define PROBE_DURATION_NS (15 * 1000000LL) /* a case's first repetition, before its rate is known */
 #define RUN_OVERHEAD_NS (20 * 1000000LL) /* first guess at fork, setup, attach, teardown; then measured */
+#define SHARE_STRETCH 3                  /* a case that needs it may take this many fair shares */
+
+/* What a row needs before its figures are worth printing (see docs/methodology.md). */
+#define TARGET_POOLED_RTTS 10000 /* pingpong: p99.9 is backed by 10 round trips above it */
+#define TARGET_STREAM_MSGS 2000  /* stream: messages per repetition ... */
+#define STREAM_MIN_DURATION_NS (20 * 1000000LL) /* ... over at least this: shorter spans scatter */
 
 struct plan {
 	struct case_spec *cases;
@@ -77,43 +84,81 @@ static int plan_cases(const struct config *cfg, struct plan *p)
 }
 
 /*
- * How long each repetition's timed span is: as given by -d, or what fits the
- * time left. Forking and setting up costs differ a lot between machines (5 to
- * 30 ms here), so the cost per run is measured as the run goes and the spans
- * of the remaining cases shrink or grow to land on the budget.
+ * How long each repetition's timed span is: as given by -d, or sized by need
+ * within what fits the time left. Forking and setting up costs differ a lot
+ * between machines (5 to 30 ms here), so the cost per run is measured as the
+ * run goes and the fair share of the remaining runs follows it. A case's first
+ * repetition is a short probe; the others take what the row still needs
+ * (TARGET_*), up to SHARE_STRETCH fair shares, so time goes where precision
+ * needs it and a fast row hands its unused share to the rows after it.
  */
 struct budget {
 	int64_t total_ns;
 	int64_t start_ns;
+	int64_t max_span_ns;
 	int runs_left;
 	int runs_done;
 	int64_t nominal_done_ns; /* warmup + duration of the runs done */
 };
 
-static void budget_next(const struct budget *b, const struct config *cfg, struct case_spec *c)
+/* The fair share of one run's timed span in the time left. */
+static int64_t budget_share(const struct budget *b)
+{
+	int64_t spent = now_ns() - b->start_ns;
+	int64_t overhead = b->runs_done ? (spent - b->nominal_done_ns) / b->runs_done : RUN_OVERHEAD_NS;
+	if (overhead < 1000000)
+		overhead = 1000000;
+	int64_t per_run = b->runs_left > 0 ? (b->total_ns - spent) / b->runs_left - overhead : 0;
+	return per_run * 4 / 5; /* a warmup of a quarter of the span comes on top */
+}
+
+static void budget_spent(struct budget *b, const struct case_spec *c)
+{
+	b->runs_left--;
+	b->runs_done++;
+	b->nominal_done_ns += c->duration_ns + c->warmup_ns;
+}
+
+static int64_t clamp_ns(int64_t v, int64_t lo, int64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* What the repetitions after `done` still need, from the rate the ones before measured. */
+static int64_t span_needed(const struct case_spec *c, const struct rep_result *rr, int done, int reps)
+{
+	uint64_t msgs = 0;
+	long double busy_ns = 0;
+	double elapsed_s = 0;
+	for (int i = 0; i < done; i++) {
+		msgs += rr[i].msgs;
+		busy_ns += rr[i].rtt.sum;
+		elapsed_s += rr[i].elapsed_s;
+	}
+	if (msgs == 0)
+		return INT64_MAX;
+	if (c->pattern == PAT_PINGPONG) {
+		uint64_t want = msgs >= TARGET_POOLED_RTTS ? 0 : TARGET_POOLED_RTTS - msgs;
+		double per_rep = (double)want / (reps - done) * 1.3; /* a little over, not just short */
+		return (int64_t)(per_rep * (double)(busy_ns / (long double)msgs));
+	}
+	int64_t need = (int64_t)(TARGET_STREAM_MSGS * elapsed_s / (double)msgs * 1e9);
+	return need > STREAM_MIN_DURATION_NS ? need : STREAM_MIN_DURATION_NS;
+}
+
+/* Set the span and warmup of repetition `done` of case c. */
+static void plan_span(const struct budget *b, const struct config *cfg, struct case_spec *c,
+		      const struct rep_result *rr, int done)
 {
 	int64_t d = cfg->duration_ns;
 	if (d == 0) {
-		int64_t spent = now_ns() - b->start_ns;
-		int64_t overhead = b->runs_done ? (spent - b->nominal_done_ns) / b->runs_done : RUN_OVERHEAD_NS;
-		if (overhead < 1000000)
-			overhead = 1000000;
-		int64_t per_run = b->runs_left ? (b->total_ns - spent) / b->runs_left - overhead : 0;
-		d = per_run * 4 / 5;
-		if (d > DEFAULT_MAX_DURATION_NS)
-			d = DEFAULT_MAX_DURATION_NS;
-		if (d < MIN_DURATION_NS)
-			d = MIN_DURATION_NS;
+		int64_t share = budget_share(b);
+		int64_t cap = clamp_ns(SHARE_STRETCH * share, MIN_DURATION_NS, b->max_span_ns);
+		int64_t need = done ? span_needed(c, rr, done, cfg->reps) : PROBE_DURATION_NS;
+		d = clamp_ns(need, MIN_DURATION_NS, done ? cap : clamp_ns(share, MIN_DURATION_NS, cap));
 	}
 	c->duration_ns = d;
 	c->warmup_ns = cfg->warmup_ns ? cfg->warmup_ns : (d / 4 > 1000000 ? d / 4 : 1000000);
-}
-
-static void budget_spent(struct budget *b, const struct case_spec *c, int runs)
-{
-	b->runs_left -= runs;
-	b->runs_done += runs;
-	b->nominal_done_ns += runs * (c->duration_ns + c->warmup_ns);
 }
 
 /* Progress on a terminal: which case of how many, and the time left. */
@@ -145,9 +190,11 @@ static void progress_clear(struct progress *pg)
 }
 
 /* Run one case's repetitions into r; returns -EINTR when the run was stopped. */
-static int run_case(const struct case_spec *c, int reps, struct row *r, struct progress *pg)
+static int run_case(const struct config *cfg, struct case_spec *c, struct budget *b, struct row *r,
+		    struct progress *pg)
 {
 	char reason[256];
+	int reps = cfg->reps;
 	if (case_unsupported(c, reason, sizeof(reason))) {
 		row_from_reps(r, c, NULL, 0);
 		r->status = ROW_UNSUPPORTED;
@@ -158,17 +205,26 @@ static int run_case(const struct case_spec *c, int reps, struct row *r, struct p
 	if (!rr)
 		return -ENOMEM;
 	int rc = 0, done = 0;
+	int64_t spans_ns = 0, warmups_ns = 0;
 	for (; done < reps && rc == 0; done++) {
+		plan_span(b, cfg, c, rr, done);
 		progress_show(pg, c, done, reps);
 		rc = run_once(c, &rr[done]);
+		budget_spent(b, c);
+		spans_ns += c->duration_ns;
+		warmups_ns += c->warmup_ns;
 		pg->done++;
 		if (rc == 0 && !rr[done].ok) {
 			done++;
 			break; /* one failed repetition fails the row: do not wait out the others */
 		}
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		row_from_reps(r, c, rr, done);
+		r->duration_ns = spans_ns / done; /* spans differ by need: the mean */
+		r->warmup_ns = warmups_ns / done;
+	}
+	b->runs_left -= reps - done;
 	pg->done += reps - done;
 	free(rr);
 	return rc;
@@ -197,9 +253,23 @@ static void typical_span(struct results *res)
 	free(d);
 }
 
+/* How the run's time divides between the mechanism rows and the experiments. */
+static void split_budget(const struct config *cfg, int64_t *rows_ns, int64_t *models_ns)
+{
+	*rows_ns = cfg->quick ? BUDGET_QUICK_NS : BUDGET_ALL_NS;
+	*models_ns = cfg->quick ? BUDGET_MODELS_QUICK_NS : BUDGET_MODELS_ALL_NS;
+	if (cfg->budget_ns) {
+		/* the experiments answer their questions in seconds: more time goes to the rows */
+		int64_t m = cfg->n_models ? cfg->budget_ns / 5 : 0;
+		*models_ns = m < *models_ns ? m : *models_ns;
+		*rows_ns = cfg->budget_ns - *models_ns;
+	}
+}
+
 static void run_models(const struct config *cfg, struct results *res)
 {
-	int64_t budget = cfg->quick ? BUDGET_MODELS_QUICK_NS : BUDGET_MODELS_ALL_NS;
+	int64_t rows_ns, budget;
+	split_budget(cfg, &rows_ns, &budget);
 	for (int i = 0; i < cfg->n_models && !runner_stop_signal; i++) {
 		const struct model_ops *m = cfg->models[i];
 		struct model_params mp = {
@@ -229,9 +299,11 @@ int bench_run(const struct config *cfg, struct results *res, row_sink sink, void
 	struct plan plan = { 0 };
 	if (!res->models || plan_cases(cfg, &plan))
 		return -ENOMEM;
+	int64_t rows_ns, models_ns;
+	split_budget(cfg, &rows_ns, &models_ns);
 	struct budget budget = {
-		.total_ns = cfg->quick ? BUDGET_QUICK_NS : BUDGET_ALL_NS, .start_ns = t0,
-		.runs_left = plan.n_runnable * cfg->reps,
+		.total_ns = rows_ns, .start_ns = t0, .runs_left = plan.n_runnable * cfg->reps,
+		.max_span_ns = cfg->budget_ns ? rows_ns : DEFAULT_MAX_DURATION_NS,
 	};
 	res->rows = calloc((size_t)plan.n + 1, sizeof(*res->rows));
 	if (!res->rows) {
@@ -244,13 +316,7 @@ int bench_run(const struct config *cfg, struct results *res, row_sink sink, void
 	};
 	int rc = 0;
 	for (int i = 0; i < plan.n && rc == 0; i++) {
-		struct case_spec *c = &plan.cases[i];
-		budget_next(&budget, cfg, c);
-		char why[8];
-		bool runs = !case_unsupported(c, why, sizeof(why));
-		rc = run_case(c, cfg->reps, &res->rows[res->n_rows], &pg);
-		if (runs)
-			budget_spent(&budget, c, cfg->reps);
+		rc = run_case(cfg, &plan.cases[i], &budget, &res->rows[res->n_rows], &pg);
 		if (rc == 0) {
 			res->n_rows++;
 			rows_apply_floor(res->rows, res->n_rows);

@@ -49,10 +49,13 @@ static void print_help(void)
 "                       64,512,4K,32K,256K,1M; with --quick 64,4K,64K)\n"
 "  -q, --quick          small sizes, short durations: a smoke run in seconds\n"
 "how to measure:\n"
-"  -d, --duration T     timed span per case and repetition: 0.5, 500ms, 2s (default: scaled\n"
-"                       so that --all takes about a minute, --quick about ten seconds)\n"
+"  -d, --duration T     timed span per case and repetition: 0.5, 500ms, 2s (default: sized\n"
+"                       by what each row needs, so --all takes about a minute, --quick ten s)\n"
+"      --budget T       the whole run's time instead: 90s, 10m, 1h; rows take what they\n"
+"                       need for p99.9 (10,000 round trips) up to their share of it\n"
 "  -w, --warmup T       untimed warmup before each timed span (default: a quarter of it)\n"
-"  -r, --reps N         repetitions per case, 1..1000 (default 3); rows show their median\n"
+"  -r, --reps N         repetitions per case, 1..1000 (default 6, the fewest that give a 95%\n"
+"                       interval for the median); rows show their median and interval\n"
 "  -t, --timeout T      longest a single send, receive or attach may block (default 3s)\n"
 "      --pin A,B        CPUs of the two sides (default: the first two this process may use);\n"
 "                       --pin none leaves them to the scheduler\n"
@@ -221,7 +224,7 @@ int cli_check_out_dir(const char *dir, bool force)
 static void defaults(struct config *cfg, int argc, char **argv)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->reps = 3;
+	cfg->reps = 6;
 	cfg->timeout_ns = 3 * (int64_t)1000000000;
 	cfg->format = OUT_TABLE;
 	cfg->argc = argc;
@@ -256,7 +259,7 @@ static int complete(struct config *cfg)
 	return 0;
 }
 
-enum { OPT_PIN = 256, OPT_JSON, OPT_CSV, OPT_MARKDOWN, OPT_FORCE, OPT_QUIET, OPT_VERIFY };
+enum { OPT_PIN = 256, OPT_JSON, OPT_CSV, OPT_MARKDOWN, OPT_FORCE, OPT_QUIET, OPT_VERIFY, OPT_BUDGET };
 
 static const struct option long_opts[] = {
 	{ "all", no_argument, NULL, 'a' },
@@ -277,6 +280,7 @@ static const struct option long_opts[] = {
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "verify", required_argument, NULL, OPT_VERIFY },
+	{ "budget", required_argument, NULL, OPT_BUDGET },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -294,6 +298,7 @@ static const char *value_form(int opt)
 	case 'o': return "a directory to write the results bundle to";
 	case OPT_PIN: return "two CPUs, e.g. --pin 0,1, or --pin none";
 	case OPT_VERIFY: return "sampled or full";
+	case OPT_BUDGET: return "a duration, e.g. 90s, 10m or 1h";
 	default: return "a value";
 	}
 }
@@ -352,6 +357,11 @@ static int apply(int opt, const char *arg, struct config *cfg, bool *fmt_set)
 	case OPT_MARKDOWN: return take_format(cfg, OUT_MARKDOWN, fmt_set);
 	case OPT_FORCE: cfg->force = true; return 0;
 	case OPT_QUIET: cfg->quiet = true; return 0;
+	case OPT_BUDGET:
+		if (parse_budget(arg, &cfg->budget_ns))
+			return usage_error("--budget: '%s' is not a duration from 1s to 24h; use e.g. 90s, 10m or 1h",
+					   arg);
+		return 0;
 	case OPT_VERIFY:
 		if (strcmp(arg, "full") && strcmp(arg, "sampled"))
 			return usage_error("--verify: '%s' is not a mode; use --verify sampled or --verify full", arg);

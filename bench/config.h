@@ -25,6 +25,7 @@ struct config {
 	int64_t duration_ns;    /* 0: scaled to fit the time budget */
 	int64_t warmup_ns;      /* 0: a share of each case's time */
 	int64_t timeout_ns;
+	int64_t budget_ns;      /* --budget: the whole run's time; 0: about a minute (--all) */
 	int reps;
 	int cpu[2];             /* -1, -1 with --pin none */
 	bool all, quick, list, quiet, force, verify_full;

@@ -99,6 +99,25 @@ int parse_duration(const char *s, int64_t *out_ns)
 	return 0;
 }
 
+int parse_budget(const char *s, int64_t *out_ns)
+{
+	size_t digits = strspn(s, "0123456789"), frac = 0;
+	if (s[digits] == '.')
+		frac = strspn(s + digits + 1, "0123456789") + 1;
+	const char *unit = s + digits + frac;
+	if (digits + frac == 0 || frac == 1)
+		return -EINVAL;
+	double scale = strcmp(unit, "") == 0 || strcmp(unit, "s") == 0 ? 1
+		: strcmp(unit, "m") == 0 ? 60 : strcmp(unit, "h") == 0 ? 3600 : 0;
+	if (scale == 0)
+		return -EINVAL;
+	double v = strtod(s, NULL) * scale;
+	if (!(v >= 1 && v <= 86400))
+		return -ERANGE;
+	*out_ns = llround(v * 1e9);
+	return 0;
+}
+
 int parse_uint(const char *s, long min, long max, long *out)
 {
 	const char *end;

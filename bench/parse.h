@@ -15,6 +15,9 @@ int parse_size(const char *s, uint64_t *out);
  *  nanoseconds, 1 us .. 1 hour. 0 or -EINVAL/-ERANGE. */
 int parse_duration(const char *s, int64_t *out_ns);
 
+/** A whole run's time: a plain decimal with s, m or h (or none: seconds), 1s..24h. 0 or -EINVAL/-ERANGE. */
+int parse_budget(const char *s, int64_t *out_ns);
+
 /** A whole decimal number in [min, max]. 0 or -EINVAL/-ERANGE. */
 int parse_uint(const char *s, long min, long max, long *out);
 
