@@ -210,11 +210,44 @@ static void kill_all(struct child *ch, int n)
 }
 
 /*
- * Wait for the children until they exit or the deadline passes. When one ends
- * badly the others are killed at once: a dead peer fails the row now, not at
- * the timeout. Returns 0, -ETIMEDOUT or -EINTR.
+ * The watchdog: a run whose sides moved no message for longer than the
+ * timeout is stuck (a stopped peer, or a pipe blocked with no deadline of its
+ * own). The slack lets a mechanism with its own deadline report it first.
  */
-static int watch(struct child *ch, int n, int64_t deadline)
+#define STALL_SLACK_NS (250 * 1000000LL)
+
+struct watchdog {
+	const struct run_ctl *ctl;
+	int64_t limit_ns;
+	uint64_t last;
+	int64_t since_ns;
+};
+
+static uint64_t progress_of(const struct run_ctl *ctl)
+{
+	return atomic_load_explicit(&ctl->progress[0].msgs, memory_order_relaxed) +
+	       atomic_load_explicit(&ctl->progress[1].msgs, memory_order_relaxed);
+}
+
+/* true when nothing moved for the limit; otherwise the deadline of the next look in *next. */
+static bool stalled(struct watchdog *w, int64_t *next)
+{
+	uint64_t now_msgs = progress_of(w->ctl);
+	int64_t t = now_ns();
+	if (now_msgs != w->last) {
+		w->last = now_msgs;
+		w->since_ns = t;
+	}
+	*next = w->since_ns + w->limit_ns;
+	return t >= *next;
+}
+
+/*
+ * Wait for the children until they exit, the deadline passes or they stall.
+ * When one ends badly the others are killed at once: a dead peer fails the
+ * row now, not at the timeout. Returns 0, -ETIMEDOUT, -EAGAIN (stalled) or -EINTR.
+ */
+static int watch(struct child *ch, int n, int64_t deadline, struct watchdog *w)
 {
 	for (;;) {
 		struct pollfd pfd[2];
@@ -228,9 +261,13 @@ static int watch(struct child *ch, int n, int64_t deadline)
 			return 0;
 		if (runner_stop_signal)
 			return -EINTR;
-		int ms = ms_until(deadline);
-		if (ms == 0)
+		int64_t look;
+		if (stalled(w, &look))
+			return -EAGAIN;
+		int ms = ms_until(deadline < look ? deadline : look);
+		if (ms == 0 && now_ns() >= deadline)
 			return -ETIMEDOUT;
+		ms = ms ? ms : 1;
 		/* Without pidfds (old kernels, valgrind) look at the children every 2 ms. */
 		if (poll(pfd, (nfds_t)n, blind && ms > 2 ? 2 : ms) < 0 && errno != EINTR)
 			return -errno;
@@ -331,7 +368,8 @@ int run_once(const struct case_spec *c, struct rep_result *out)
 	}
 	/* Attach, warmup, the timed span, and the final meet each get their share. */
 	int64_t deadline = now_ns() + c->warmup_ns + c->duration_ns + 4 * c->timeout_ns;
-	rc = watch(ch, n, deadline);
+	struct watchdog w = { .ctl = ctl, .limit_ns = c->timeout_ns + STALL_SLACK_NS, .since_ns = now_ns() };
+	rc = watch(ch, n, deadline, &w);
 	kill_all(ch, n);
 	int cause = -1; /* a side killed by someone else is why its peer failed, not the other way */
 	for (int i = 0; i < n; i++) {
@@ -345,6 +383,12 @@ int run_once(const struct case_spec *c, struct rep_result *out)
 	}
 	if (rc == -ETIMEDOUT)
 		note_failure(&ctl->side[TP_SIDE_A], "%s", "run exceeded its deadline; sides killed");
+	if (rc == -EAGAIN) {
+		char why[160];
+		snprintf(why, sizeof(why), "no message moved for %.1f s (the -t timeout): a side is stopped or "
+			 "stuck; timed out, sides killed", (double)w.limit_ns / 1e9);
+		note_failure(&ctl->side[TP_SIDE_A], "%s", why);
+	}
 	collect(c, ctl, cause, out);
 out:
 	if (st)

@@ -32,6 +32,10 @@ struct run_ctl {
 	_Alignas(128) _Atomic int attached[2];
 	_Atomic int finished[2];
 	struct side_report side[2];
+	/* Messages each side has moved, for the runner's watchdog; a line each, written by that side only. */
+	struct {
+		_Alignas(128) _Atomic uint64_t msgs;
+	} progress[2];
 	struct hist rtt; /* side A, pingpong */
 };
 

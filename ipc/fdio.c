@@ -5,13 +5,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../bench/clock.h"
 
 /* Wait for events on fd until *deadline (computed here on the first wait). */
-static int wait_fd(int fd, short events, int64_t timeout_ns, int64_t *deadline)
+static int poll_fd(int fd, short events, int64_t timeout_ns, int64_t *deadline)
 {
 	if (*deadline == 0)
 		*deadline = now_ns() + timeout_ns;
@@ -29,6 +30,37 @@ static int wait_fd(int fd, short events, int64_t timeout_ns, int64_t *deadline)
 		if (n < 0 && errno != EINTR)
 			return -errno;
 	}
+}
+
+/*
+ * The call said EAGAIN. On a blocking socket that is its SO_RCVTIMEO or
+ * SO_SNDTIMEO running out: the wait is over. On a non-blocking fd (setup),
+ * wait in poll(). Off the hot path: one fcntl to tell which.
+ */
+static int wait_fd(int fd, short events, int64_t timeout_ns, int64_t *deadline)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		return -ETIMEDOUT;
+	return poll_fd(fd, events, timeout_ns, deadline);
+}
+
+int fd_blocking(int fd, int64_t timeout_ns)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return -errno;
+	int type;
+	socklen_t len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return errno == ENOTSOCK ? 0 : -errno; /* a pipe: the watchdog bounds it */
+	struct timeval tv = { .tv_sec = timeout_ns / 1000000000, .tv_usec = timeout_ns % 1000000000 / 1000 };
+	if (tv.tv_sec == 0 && tv.tv_usec == 0)
+		tv.tv_usec = 1; /* zero would mean no timeout at all */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	return 0;
 }
 
 int fd_send_all(int fd, const void *buf, size_t len, int64_t timeout_ns)
@@ -126,7 +158,7 @@ int fd_accept(int lfd, int64_t timeout_ns)
 			continue;
 		if (errno != EAGAIN)
 			return -errno;
-		int rc = wait_fd(lfd, POLLIN, timeout_ns, &deadline);
+		int rc = poll_fd(lfd, POLLIN, timeout_ns, &deadline);
 		if (rc)
 			return rc;
 	}
@@ -143,7 +175,7 @@ int fd_connect(int fd, const void *addr, unsigned addr_len, int64_t timeout_ns)
 		if (e == EISCONN)
 			return 0;
 		if (e == EINPROGRESS || e == EALREADY) {
-			int rc = wait_fd(fd, POLLOUT, timeout_ns, &deadline);
+			int rc = poll_fd(fd, POLLOUT, timeout_ns, &deadline);
 			socklen_t len = sizeof(e);
 			if (rc)
 				return rc;

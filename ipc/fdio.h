@@ -7,11 +7,21 @@
 #include <sys/types.h>
 
 /*
- * All of these expect a non-blocking fd. Each tries the call first and waits in
- * poll() only when the kernel says it would block, so a ready fd costs one
- * system call and a deadline is only computed when there is something to wait
- * for. timeout_ns bounds the whole call.
+ * In the steady state an fd is blocking and each wait is the one system call a
+ * plain program makes (fd_blocking): a socket bounds it with SO_RCVTIMEO and
+ * SO_SNDTIMEO, a pipe or FIFO blocks plainly and the runner's watchdog ends a
+ * side that makes no progress within the timeout. During setup an fd may
+ * still be non-blocking: then a call that would block waits in poll() until
+ * the deadline, computed only when there is something to wait for.
+ * timeout_ns bounds the whole call either way (for a blocking socket, each
+ * wait; for a blocking pipe, the watchdog).
  */
+
+/**
+ * Make fd blocking for the timed loop; a socket also gets SO_RCVTIMEO and
+ * SO_SNDTIMEO of timeout_ns, so its waits stay bounded. 0 or -errno.
+ */
+int fd_blocking(int fd, int64_t timeout_ns);
 
 /** Write all len bytes (stream fds). 0, -ETIMEDOUT, -EPIPE or -errno. */
 int fd_send_all(int fd, const void *buf, size_t len, int64_t timeout_ns);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,8 +96,6 @@ static int fifo_attach(void *st, void *end, enum tp_side side, const struct tp_p
 {
 	struct fifo_state *fs = st;
 	struct fifo_end *fe = end;
-	(void)p;
-	(void)err;
 	/* Keep our two ends and close the peer's, so its death reads as end of stream. */
 	int *mine_rd = side == TP_SIDE_A ? &fs->b_to_a[0] : &fs->a_to_b[0];
 	int *mine_wr = side == TP_SIDE_A ? &fs->a_to_b[1] : &fs->b_to_a[1];
@@ -104,7 +103,10 @@ static int fifo_attach(void *st, void *end, enum tp_side side, const struct tp_p
 	fe->wr = *mine_wr;
 	*mine_rd = *mine_wr = -1;
 	fifo_close_all(fs);
-	return 0;
+	int rc = fd_blocking(fe->rd, p->timeout_ns);
+	if (rc == 0)
+		rc = fd_blocking(fe->wr, p->timeout_ns);
+	return rc ? tp_fail(err, -rc, "fifo: fcntl(F_SETFL) failed: %s", strerror(-rc)) : 0;
 }
 
 static int fifo_send(void *end, const void *buf, size_t len, int64_t timeout_ns)
@@ -134,7 +136,7 @@ const struct transport_ops fifo_ops = {
 	.name = "fifo",
 	.group = "process",
 	.summary = "two named FIFOs in a private mkdtemp directory, opened and removed before the sides start; "
-		   "non-blocking fds with poll() deadlines",
+		   "blocking read()/write(), one call per wait; the watchdog bounds it",
 	.flags = TP_FS_NAME,
 	.copies = 2,
 	.state_size = sizeof(struct fifo_state),

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -47,8 +48,6 @@ static int pipe_attach(void *st, void *end, enum tp_side side, const struct tp_p
 {
 	struct pipe_state *ps = st;
 	struct pipe_end *pe = end;
-	(void)p;
-	(void)err;
 	/* Keep our two ends and close the peer's, so its death reads as end of stream. */
 	int *mine_rd = side == TP_SIDE_A ? &ps->b_to_a[0] : &ps->a_to_b[0];
 	int *mine_wr = side == TP_SIDE_A ? &ps->a_to_b[1] : &ps->b_to_a[1];
@@ -56,7 +55,10 @@ static int pipe_attach(void *st, void *end, enum tp_side side, const struct tp_p
 	pe->wr = *mine_wr;
 	*mine_rd = *mine_wr = -1;
 	pipe_close_all(ps);
-	return 0;
+	int rc = fd_blocking(pe->rd, p->timeout_ns);
+	if (rc == 0)
+		rc = fd_blocking(pe->wr, p->timeout_ns);
+	return rc ? tp_fail(err, -rc, "pipe: fcntl(F_SETFL) failed: %s", strerror(-rc)) : 0;
 }
 
 static int pipe_send(void *end, const void *buf, size_t len, int64_t timeout_ns)
@@ -85,7 +87,7 @@ static void pipe_teardown(void *st)
 const struct transport_ops pipe_ops = {
 	.name = "pipe",
 	.group = "process",
-	.summary = "two anonymous pipes, one per direction; non-blocking fds with poll() deadlines",
+	.summary = "two anonymous pipes, one per direction; blocking read()/write(), one call per wait; the watchdog bounds it",
 	.flags = 0,
 	.copies = 2,
 	.state_size = sizeof(struct pipe_state),

@@ -1,6 +1,7 @@
 /* socketpair: one connected pair of Unix stream sockets, one end per side. */
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,13 +45,12 @@ static int socketpair_attach(void *st, void *end, enum tp_side side, const struc
 {
 	struct socketpair_state *ss = st;
 	struct socketpair_end *se = end;
-	(void)p;
-	(void)err;
 	/* Keep ours and close the peer's, so its death reads as end of stream. */
 	se->fd = ss->fd[side];
 	ss->fd[side] = -1;
 	socketpair_close_all(ss);
-	return 0;
+	int rc = fd_blocking(se->fd, p->timeout_ns);
+	return rc ? tp_fail(err, -rc, "socketpair: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(-rc)) : 0;
 }
 
 static int socketpair_send(void *end, const void *buf, size_t len, int64_t timeout_ns)
@@ -78,7 +78,7 @@ const struct transport_ops socketpair_ops = {
 	.name = "socketpair",
 	.group = "process",
 	.summary = "socketpair(AF_UNIX, SOCK_STREAM), one end per side; default socket buffers; "
-		   "non-blocking fds with poll() deadlines",
+		   "blocking socket calls bounded by SO_RCVTIMEO/SO_SNDTIMEO, one call per wait",
 	.flags = 0,
 	.copies = 2,
 	.state_size = sizeof(struct socketpair_state),

@@ -261,7 +261,11 @@ static int uds_attach(void *st, void *end, enum tp_side side, const struct tp_pa
 	int rc = us->type == SOCK_DGRAM ? uds_attach_dgram(us, ue, side, p, err)
 					: uds_attach_connected(us, ue, side, p, err);
 	fd_close(&us->lfd); /* this side's copy: only the runner's stays until teardown */
-	return rc ? rc : uds_fit_sndbuf(ue->fd, us->type, p->msg_bytes, err);
+	if (rc || (rc = uds_fit_sndbuf(ue->fd, us->type, p->msg_bytes, err)))
+		return rc;
+	if ((rc = fd_blocking(ue->fd, p->timeout_ns)))
+		return tp_fail(err, -rc, "%s: SO_RCVTIMEO/SO_SNDTIMEO: %s", uds_kind(us->type), strerror(-rc));
+	return 0;
 }
 
 static int uds_send_stream(void *end, const void *buf, size_t len, int64_t timeout_ns)
@@ -296,11 +300,13 @@ static void uds_teardown(void *st)
 	fd_close(&((struct uds_state *)st)->lfd); /* an abstract name goes with its last socket */
 }
 
+#define W_UDS "blocking socket calls bounded by SO_RCVTIMEO/SO_SNDTIMEO, one call per wait"
+
 const struct transport_ops uds_stream_ops = {
 	.name = "uds-stream",
 	.group = "process",
 	.summary = "Unix domain SOCK_STREAM, abstract name, A connects and B accepts; default socket "
-		   "buffers; non-blocking fds with poll() deadlines",
+		   "buffers; " W_UDS,
 	.flags = 0,
 	.copies = 2,
 	.state_size = sizeof(struct uds_state),
@@ -317,7 +323,7 @@ const struct transport_ops uds_dgram_ops = {
 	.name = "uds-dgram",
 	.group = "process",
 	.summary = "Unix domain SOCK_DGRAM, two abstract names connected both ways; SO_SNDBUF raised to "
-		   "net.core.wmem_max only for messages the default does not fit; poll() deadlines",
+		   "net.core.wmem_max only for messages the default does not fit; " W_UDS,
 	.flags = TP_BOUNDARIES,
 	.copies = 2,
 	.state_size = sizeof(struct uds_state),
@@ -335,7 +341,7 @@ const struct transport_ops uds_seqpacket_ops = {
 	.name = "uds-seqpacket",
 	.group = "process",
 	.summary = "Unix domain SOCK_SEQPACKET, abstract name, A connects and B accepts; SO_SNDBUF raised "
-		   "to net.core.wmem_max only for messages the default does not fit; poll() deadlines",
+		   "to net.core.wmem_max only for messages the default does not fit; " W_UDS,
 	.flags = TP_BOUNDARIES,
 	.copies = 2,
 	.state_size = sizeof(struct uds_state),
