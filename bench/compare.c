@@ -8,6 +8,11 @@
 #include "output.h"
 #include "parse.h"
 #include "report.h"
+#include "stats.h"
+
+#define COMPARE_ALPHA 0.01 /* a change is significant below this p-value */
+#define COMPARE_BAND 0.05  /* ... and practical when its interval clears 1 +/- this: shared VMs drift a few % */
+#define COMPARE_LEVEL 0.95 /* nominal coverage of the ratio interval */
 
 /* One figure of a row as the comparison shows it. */
 struct figure {
@@ -52,6 +57,19 @@ static bool same_case(const json_t *a, const json_t *b)
 	       doc_num(a, "size_bytes") == doc_num(b, "size_bytes");
 }
 
+/* The row field holding each repetition's value of a headline figure. */
+static const char *const reps_keys[FIG_N] = {
+	[FIG_P50] = "reps_rtt_ns_p50",
+	[FIG_MBPS] = "reps_bytes_per_s",
+};
+
+/* What the test says about a row's headline figure. */
+struct compare_test {
+	bool ran; /* res holds the statistics */
+	struct stats_cmp res;
+	char verdict[112];
+};
+
 static const json_t *find_case(const json_t *results, const json_t *like)
 {
 	size_t i;
@@ -62,7 +80,7 @@ static const json_t *find_case(const json_t *results, const json_t *like)
 	return NULL;
 }
 
-/* The row's headline figure: what its spread_pct measures. */
+/* The row's headline figure: the one its repetitions (reps_*) record. */
 static int headline(const json_t *r)
 {
 	return strcmp(doc_str(r, "pattern"), "pingpong") == 0 ? FIG_P50 : FIG_MBPS;
@@ -125,8 +143,11 @@ static void print_context(const char *base_path, const json_t *base, const char 
 	if (!differ)
 		fputs("same host (kernel, CPU model, CPU count) and same configuration\n", out);
 	fputs("\nratio = new/base. RTT: lower is better, so below 1.00x is better; MB/s: higher is better.\n"
-	      "'*' marks a change larger than both runs' spread (p50 for pingpong rows, MB/s for stream rows);\n"
-	      "verdict says better or worse only then, 'within spread' otherwise, '?' without a spread (-r 1).\n\n",
+	      "change: the headline figure (p50 RTT for pingpong rows, MB/s for stream rows) over the repetitions:\n"
+	      "  the median of all new/base pairs of repetitions (Hodges-Lehmann), a distribution-free interval\n"
+	      "  around it and that interval's exact coverage; p is the two-sided exact Mann-Whitney U test.\n"
+	      "verdict: better or worse only when p < 0.01 and the whole interval lies outside 0.95 to 1.05\n"
+	      "  (a shared machine drifts a few percent between runs); p < 0.01 needs -r 5 or more in both runs.\n\n",
 	      out);
 }
 
@@ -151,7 +172,94 @@ static void print_header(int w, FILE *out)
 	for (int f = 0; f < FIG_N; f++)
 		fprintf(out, "  %10s %10s %7s", f == FIG_MBPS ? "MB/s base" : f == FIG_P50 ? "p50 base" : "p99 base",
 			f == FIG_MBPS ? "MB/s new" : f == FIG_P50 ? "p50 new" : "p99 new", "ratio");
-	fprintf(out, "  %s\n", "verdict");
+	fprintf(out, "  %-25s %-9s %s\n", "change [interval] cover", "p", "verdict");
+}
+
+/* The fewest repetitions per run (equal in both) that can reach p < COMPARE_ALPHA. */
+static size_t compare_reps_needed(void)
+{
+	size_t n = 1;
+	while (stats_min_p(n, n) >= COMPARE_ALPHA)
+		n++;
+	return n;
+}
+
+/* r's repetitions of figure fig, malloc'd; NULL with *why set when there are none to test. */
+static double *compare_reps(const json_t *r, int fig, size_t *n, const char **why)
+{
+	const json_t *a = json_object_get(r, reps_keys[fig]);
+	*n = json_array_size(a);
+	if (*n == 0) {
+		*why = "no repetitions recorded";
+		return NULL;
+	}
+	double *v = *n <= STATS_MAX_N ? malloc(*n * sizeof(*v)) : NULL;
+	for (size_t i = 0; v && i < *n; i++) {
+		v[i] = json_is_number(json_array_get(a, i)) ? json_number_value(json_array_get(a, i)) : NAN;
+		if (!(v[i] > 0) || !isfinite(v[i])) {
+			free(v);
+			v = NULL;
+		}
+	}
+	if (!v)
+		*why = *n > STATS_MAX_N ? "too many repetitions recorded" : "repetitions are not all positive numbers";
+	return v;
+}
+
+/* The verdict once the statistics are in: see print_context for the rules. */
+static void compare_verdict(struct compare_test *t, int fig, size_t nb, size_t nn)
+{
+	const struct stats_cmp *s = &t->res;
+	bool up = s->low > 1 + COMPARE_BAND, down = s->high < 1 - COMPARE_BAND;
+	if (s->p_min >= COMPARE_ALPHA)
+		snprintf(t->verdict, sizeof(t->verdict), "too few repetitions for a test (%zu and %zu; need %zu each)",
+			 nb, nn, compare_reps_needed());
+	else if (s->p >= COMPARE_ALPHA)
+		snprintf(t->verdict, sizeof(t->verdict), "no significant change");
+	else if (!up && !down)
+		snprintf(t->verdict, sizeof(t->verdict), "no change beyond %.0f%%", 100 * COMPARE_BAND);
+	else
+		snprintf(t->verdict, sizeof(t->verdict), "%s", up == !figures[fig].lower_better ? "better" : "worse");
+}
+
+/* Add which runs marked the row noisy, when any did. */
+static void compare_noisy_note(struct compare_test *t, const json_t *b, const json_t *n)
+{
+	bool nb = json_is_true(json_object_get(b, "noisy")), nn = json_is_true(json_object_get(n, "noisy"));
+	size_t len = strlen(t->verdict);
+	if (nb || nn)
+		snprintf(t->verdict + len, sizeof(t->verdict) - len, " (%s noisy)", nb && nn ? "both runs" : nb ? "base" : "new");
+}
+
+/* Test the repetitions of the headline figure fig of two ok rows. */
+static void compare_test_rows(const json_t *b, const json_t *n, int fig, struct compare_test *t)
+{
+	size_t nb = 0, nn = 0;
+	const char *why = NULL;
+	double *xb = compare_reps(b, fig, &nb, &why);
+	double *xn = xb ? compare_reps(n, fig, &nn, &why) : NULL;
+	t->ran = xn && stats_compare(xb, nb, xn, nn, COMPARE_LEVEL, &t->res) == 0;
+	if (t->ran)
+		compare_verdict(t, fig, nb, nn);
+	else
+		snprintf(t->verdict, sizeof(t->verdict), "%s", why ? why : "out of memory");
+	compare_noisy_note(t, b, n);
+	free(xb);
+	free(xn);
+}
+
+/* The change column, the p column and the verdict. */
+static void compare_print_test(const struct compare_test *t, FILE *out)
+{
+	const struct stats_cmp *s = &t->res;
+	char change[64] = "-", p[24] = "-";
+	if (t->ran && isfinite(s->high))
+		snprintf(change, sizeof(change), "%.2fx [%.2f, %.2f] %.1f%%", s->ratio, s->low, s->high, 100 * s->coverage);
+	else if (t->ran)
+		snprintf(change, sizeof(change), "%.2fx", s->ratio);
+	if (t->ran)
+		snprintf(p, sizeof(p), s->p >= 0.001 ? "p=%.3f" : "p=%.1e", s->p);
+	fprintf(out, "  %-25s %-9s %s\n", change, p, t->verdict);
 }
 
 /* One matched (or unmatched) case. */
@@ -165,26 +273,16 @@ static void print_pair(int w, const json_t *b, const json_t *n, FILE *out)
 		fprintf(out, "  base: %s, new: %s\n", b ? doc_str(b, "status") : "not run", n ? doc_str(n, "status") : "not run");
 		return;
 	}
-	int head = headline(any);
-	double sb = doc_num(b, "spread_pct"), sn = doc_num(n, "spread_pct");
-	double limit = sb > sn ? sb : sn;
-	const char *verdict = "";
 	for (int f = 0; f < FIG_N; f++) {
 		double x = figure_of(b, f), y = figure_of(n, f);
 		char xs[24], ys[24], ratio[16] = "-";
-		bool marked = false;
-		if (isfinite(x) && isfinite(y) && x > 0) {
-			double change = 100 * fabs(y / x - 1);
-			marked = f == head && isfinite(limit) && change > limit;
-			snprintf(ratio, sizeof(ratio), "%.2fx%s", y / x, marked ? "*" : "");
-			if (f == head) {
-				bool better = figures[f].lower_better ? y < x : y > x;
-				verdict = !isfinite(limit) ? "?" : marked ? (better ? "better" : "worse") : "within spread";
-			}
-		}
+		if (isfinite(x) && isfinite(y) && x > 0)
+			snprintf(ratio, sizeof(ratio), "%.2fx", y / x);
 		fprintf(out, "  %10s %10s %7s", fmt_figure(x, f, xs, sizeof(xs)), fmt_figure(y, f, ys, sizeof(ys)), ratio);
 	}
-	fprintf(out, "  %s\n", verdict);
+	struct compare_test t;
+	compare_test_rows(b, n, headline(any), &t);
+	compare_print_test(&t, out);
 }
 
 int compare_main(int argc, char **argv)
@@ -192,7 +290,11 @@ int compare_main(int argc, char **argv)
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		puts("usage: ipcbench compare BASE.json NEW.json\n"
 		     "Print the rows of two runs side by side (matched by mechanism, pattern and size)\n"
-		     "with new/base ratios, and say where hosts or configurations differ.");
+		     "with new/base ratios, and say where hosts or configurations differ.\n"
+		     "Each row's headline figure (p50 RTT for pingpong, MB/s for stream) is tested over the\n"
+		     "repetitions of both runs: exact Mann-Whitney U test (p) and the new/base ratio with a\n"
+		     "distribution-free interval. The verdict is better or worse only when p < 0.01 and the\n"
+		     "interval lies wholly outside 0.95 to 1.05; that needs -r 5 or more in both runs.");
 		return 0;
 	}
 	if (argc != 3) {
