@@ -146,8 +146,9 @@ static void print_context(const char *base_path, const json_t *base, const char 
 	      "change: the headline figure (p50 RTT for pingpong rows, MB/s for stream rows) over the repetitions:\n"
 	      "  the median of all new/base pairs of repetitions (Hodges-Lehmann), a distribution-free interval\n"
 	      "  around it and that interval's exact coverage; p is the two-sided exact Mann-Whitney U test.\n"
-	      "verdict: better or worse only when p < 0.01 and the whole interval lies outside 0.95 to 1.05\n"
-	      "  (a shared machine drifts a few percent between runs); p < 0.01 needs -r 5 or more in both runs.\n\n",
+	      "verdict: better or worse only when p < 0.01 and the whole interval clears 1 by more than the\n"
+	      "  runs' noise: 5%, or the sum of the two rows' 95% half-widths when larger (two runs of the same\n"
+	      "  command on a shared machine differ by that much); p < 0.01 needs -r 5 or more in both runs.\n\n",
 	      out);
 }
 
@@ -206,18 +207,38 @@ static double *compare_reps(const json_t *r, int fig, size_t *n, const char **wh
 	return v;
 }
 
+/* A row's 95% interval half-width over its headline figure; 0 when it has none. */
+static double compare_halfwidth(const json_t *r, int fig)
+{
+	const json_t *ci = json_object_get(r, "ci95");
+	double head = figure_of(r, fig), h = (doc_num(ci, "high") - doc_num(ci, "low")) / 2 / head;
+	return isfinite(h) && h > 0 ? h : 0;
+}
+
+/*
+ * How far the ratio must clear 1 to count: COMPARE_BAND, or more when the two
+ * runs' own repetitions scatter more. A change inside what each run could not
+ * pin down (the sum of their 95% half-widths) is the machine's, not the code's:
+ * on a shared VM two runs of the same command differ by that much.
+ */
+static double compare_band(const json_t *b, const json_t *n, int fig)
+{
+	double h = compare_halfwidth(b, fig) + compare_halfwidth(n, fig);
+	return h > COMPARE_BAND ? h : COMPARE_BAND;
+}
+
 /* The verdict once the statistics are in: see print_context for the rules. */
-static void compare_verdict(struct compare_test *t, int fig, size_t nb, size_t nn)
+static void compare_verdict(struct compare_test *t, int fig, size_t nb, size_t nn, double band)
 {
 	const struct stats_cmp *s = &t->res;
-	bool up = s->low > 1 + COMPARE_BAND, down = s->high < 1 - COMPARE_BAND;
+	bool up = s->low > 1 + band, down = s->high < 1 / (1 + band);
 	if (s->p_min >= COMPARE_ALPHA)
 		snprintf(t->verdict, sizeof(t->verdict), "too few repetitions for a test (%zu and %zu; need %zu each)",
 			 nb, nn, compare_reps_needed());
 	else if (s->p >= COMPARE_ALPHA)
 		snprintf(t->verdict, sizeof(t->verdict), "no significant change");
 	else if (!up && !down)
-		snprintf(t->verdict, sizeof(t->verdict), "no change beyond %.0f%%", 100 * COMPARE_BAND);
+		snprintf(t->verdict, sizeof(t->verdict), "no change beyond the runs' noise (+-%.0f%%)", 100 * band);
 	else
 		snprintf(t->verdict, sizeof(t->verdict), "%s", up == !figures[fig].lower_better ? "better" : "worse");
 }
@@ -240,7 +261,7 @@ static void compare_test_rows(const json_t *b, const json_t *n, int fig, struct 
 	double *xn = xb ? compare_reps(n, fig, &nn, &why) : NULL;
 	t->ran = xn && stats_compare(xb, nb, xn, nn, COMPARE_LEVEL, &t->res) == 0;
 	if (t->ran)
-		compare_verdict(t, fig, nb, nn);
+		compare_verdict(t, fig, nb, nn, compare_band(b, n, fig));
 	else
 		snprintf(t->verdict, sizeof(t->verdict), "%s", why ? why : "out of memory");
 	compare_noisy_note(t, b, n);
@@ -294,7 +315,8 @@ int compare_main(int argc, char **argv)
 		     "Each row's headline figure (p50 RTT for pingpong, MB/s for stream) is tested over the\n"
 		     "repetitions of both runs: exact Mann-Whitney U test (p) and the new/base ratio with a\n"
 		     "distribution-free interval. The verdict is better or worse only when p < 0.01 and the\n"
-		     "interval lies wholly outside 0.95 to 1.05; that needs -r 5 or more in both runs.");
+		     "interval clears 1 by more than 5% or the two rows' 95% half-widths added, whichever is\n"
+		     "larger; that needs -r 5 or more in both runs.");
 		return 0;
 	}
 	if (argc != 3) {
