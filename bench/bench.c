@@ -18,6 +18,7 @@
 #define BUDGET_MODELS_QUICK_NS (2500 * 1000000LL)
 #define DEFAULT_MAX_DURATION_NS (250 * 1000000LL) /* lifted by --budget */
 #define MIN_DURATION_NS (4 * 1000000LL)
+#define QUICK_MIN_DURATION_NS (1000000LL) /* --quick: a smoke run, every span as short as it gets */
 #define PROBE_DURATION_NS (15 * 1000000LL) /* a case's first repetition, before its rate is known */
 #define RUN_OVERHEAD_NS (20 * 1000000LL) /* first guess at fork, setup, attach, teardown; then measured */
 #define SHARE_STRETCH 3                  /* a case that needs it may take this many fair shares */
@@ -125,7 +126,7 @@ static int64_t clamp_ns(int64_t v, int64_t lo, int64_t hi)
 }
 
 /* What the repetitions after `done` still need, from the rate the ones before measured. */
-static int64_t span_needed(const struct case_spec *c, const struct rep_result *rr, int done, int reps)
+static int64_t span_needed(const struct case_spec *c, const struct rep_result *rr, int done, int reps, bool quick)
 {
 	uint64_t msgs = 0;
 	long double busy_ns = 0;
@@ -143,7 +144,8 @@ static int64_t span_needed(const struct case_spec *c, const struct rep_result *r
 		return (int64_t)(per_rep * (double)(busy_ns / (long double)msgs));
 	}
 	int64_t need = (int64_t)(TARGET_STREAM_MSGS * elapsed_s / (double)msgs * 1e9);
-	return need > STREAM_MIN_DURATION_NS ? need : STREAM_MIN_DURATION_NS;
+	int64_t least = quick ? QUICK_MIN_DURATION_NS : STREAM_MIN_DURATION_NS;
+	return need > least ? need : least;
 }
 
 /* Set the span and warmup of repetition `done` of case c. */
@@ -153,9 +155,10 @@ static void plan_span(const struct budget *b, const struct config *cfg, struct c
 	int64_t d = cfg->duration_ns;
 	if (d == 0) {
 		int64_t share = budget_share(b);
-		int64_t cap = clamp_ns(SHARE_STRETCH * share, MIN_DURATION_NS, b->max_span_ns);
-		int64_t need = done ? span_needed(c, rr, done, cfg->reps) : PROBE_DURATION_NS;
-		d = clamp_ns(need, MIN_DURATION_NS, done ? cap : clamp_ns(share, MIN_DURATION_NS, cap));
+		int64_t least = cfg->quick ? QUICK_MIN_DURATION_NS : MIN_DURATION_NS;
+		int64_t cap = clamp_ns(SHARE_STRETCH * share, least, b->max_span_ns);
+		int64_t need = done ? span_needed(c, rr, done, cfg->reps, cfg->quick) : PROBE_DURATION_NS;
+		d = clamp_ns(need, least, done ? cap : clamp_ns(share, least, cap));
 	}
 	c->duration_ns = d;
 	c->warmup_ns = cfg->warmup_ns ? cfg->warmup_ns : (d / 4 > 1000000 ? d / 4 : 1000000);
