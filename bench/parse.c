@@ -105,7 +105,7 @@ int parse_budget(const char *s, int64_t *out_ns)
 	if (s[digits] == '.')
 		frac = strspn(s + digits + 1, "0123456789") + 1;
 	const char *unit = s + digits + frac;
-	if (digits + frac == 0 || frac == 1)
+	if (digits + frac <= 1 && digits == 0)
 		return -EINVAL;
 	double scale = strcmp(unit, "") == 0 || strcmp(unit, "s") == 0 ? 1
 		: strcmp(unit, "m") == 0 ? 60 : strcmp(unit, "h") == 0 ? 3600 : 0;

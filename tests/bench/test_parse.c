@@ -81,6 +81,8 @@ static void test_size(void **state)
 	size_bad("4,096", -EINVAL);
 }
 
+#define NS INT64_C(1000000000)
+
 static void dur_bad(const char *s, int rc)
 {
 	int64_t v = 777;
@@ -100,6 +102,32 @@ static void dur_ok(const char *s, int64_t want_ns)
 		print_error("parse_duration(\"%s\") = %d, %lld ns; want 0, %lld ns\n", s, got, (long long)v,
 			    (long long)want_ns);
 		fail();
+	}
+}
+
+/* --budget: a whole run's time in s, m or h, 1 s to 24 h. */
+static void test_budget(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		int rc;
+		int64_t ns;
+	} cases[] = {
+		{ "90s", 0, 90 * NS }, { "90", 0, 90 * NS }, { "10m", 0, 600 * NS }, { "1h", 0, 3600 * NS },
+		{ "1.5m", 0, 90 * NS }, { "24h", 0, 86400 * NS }, { "2.", 0, 2 * NS },
+		{ "0", -ERANGE, 0 }, { "0.5s", -ERANGE, 0 }, { "25h", -ERANGE, 0 }, { "", -EINVAL, 0 },
+		{ ".", -EINVAL, 0 }, { "10x", -EINVAL, 0 }, { "10ms", -EINVAL, 0 }, { "-1m", -EINVAL, 0 },
+		{ "1e3", -EINVAL, 0 }, { "m", -EINVAL, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t v = 777;
+		int rc = parse_budget(cases[i].s, &v);
+		if (rc != cases[i].rc || (rc == 0 && v != cases[i].ns) || (rc != 0 && v != 777)) {
+			print_error("parse_budget(\"%s\") = %d, %lld ns; want %d, %lld ns\n", cases[i].s, rc,
+				    (long long)v, cases[i].rc, (long long)cases[i].ns);
+			fail();
+		}
 	}
 }
 
@@ -291,6 +319,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_duration_exact_ms),
 		cmocka_unit_test(test_uint),
 		cmocka_unit_test(test_list),

@@ -137,6 +137,11 @@ static void test_bad_inputs(void **state)
 		{ { "-m", "pipe", "-w", "abc", NULL }, "-w" },
 		{ { "-m", "pipe", "-t", "0", NULL }, "-t" },
 		{ { "-m", "pipe", "--verify", "x", NULL }, "--verify" },
+		{ { "-m", "pipe", "--budget", NULL }, "--budget" },
+		{ { "-m", "pipe", "--budget", "0", NULL }, "--budget" },
+		{ { "-m", "pipe", "--budget", "10x", NULL }, "--budget" },
+		{ { "-m", "pipe", "--budget", "25h", NULL }, "--budget" },
+		{ { "-m", "pipe", "--budget", ".", NULL }, "--budget" },
 		{ { "-m", "pipe", "--json", "--csv", NULL }, "--json" },
 		{ { "-m", "pipe", "--csv", "--markdown", NULL }, "--csv" },
 		{ { "-m", "pipe", "-o", orphan, NULL }, "-o" },
@@ -278,7 +283,7 @@ static void check_confidence(const json_t *r, bool pingpong)
 	assert_int_equal(json_is_true(json_object_get(r, "noisy")), (high - low) / 2 > 0.05 * head);
 }
 
-/* Every row has the fields DESIGN.md promises; ok rows carry no errors. */
+/* Every row has the fields docs/methodology.md lists; ok rows carry no errors. */
 static void check_rows(const json_t *results, const char *mechanism)
 {
 	assert_true(json_is_array(results));
