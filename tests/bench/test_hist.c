@@ -9,7 +9,7 @@
 
 #define N_VALUES 100003 /* odd and not round, so ranks do not fall on neat boundaries */
 
-/* hist.h promises half a bucket: 1/256 of the value, inside the 1% of DESIGN.md. */
+/* hist.h promises half a bucket: 1/256 of the value, the 0.4% docs/methodology.md states. */
 #define REL_ERR (1.0 / 256)
 
 /* splitmix64: fixed seeds, so a failure reproduces. */
