@@ -1,14 +1,29 @@
-/* The host block: read at run time, never assumed. */
+/* The host block: read at run time, never assumed; and what about the host makes a figure worse. */
 #include "host.h"
 
-#include <stdio.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
+#include "clock.h"
+#include "topology.h"
 #include "version.h"
+
+#define HOST_STEAL_WARN_PCT 1.0   /* pyperf's threshold too */
+#define HOST_LOAD_WARN_PER_CPU 0.5
+#define HOST_STEAL_SAMPLE_NS 200000000 /* /proc/stat counts in 10 ms ticks: 0.2 s x 2 CPUs is 40 of them */
 
 int64_t host_read_limit(const char *path)
 {
@@ -21,7 +36,7 @@ int64_t host_read_limit(const char *path)
 	return ok && v >= 0 ? (int64_t)v : -1;
 }
 
-static void cpu_model(char *buf, size_t len)
+static void host_cpu_model(char *buf, size_t len)
 {
 	snprintf(buf, len, "unknown");
 	FILE *f = fopen("/proc/cpuinfo", "re");
@@ -41,33 +56,567 @@ static void cpu_model(char *buf, size_t len)
 }
 
 /* A limit as a JSON integer, or null when this kernel does not expose it. */
-static json_t *limit(const char *path)
+static json_t *host_limit(const char *path)
 {
 	int64_t v = host_read_limit(path);
 	return v < 0 ? json_null() : json_integer(v);
 }
 
-json_t *host_json(void)
+static json_t *host_int_or_null(int64_t v)
+{
+	return v < 0 ? json_null() : json_integer(v);
+}
+
+static json_t *host_str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+/* The first line of a file, without its newline; false when it cannot be read or is empty. */
+static bool host_read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool ok = fgets(buf, (int)len, f) != NULL;
+	fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ok && buf[0];
+}
+
+/* --- topology of the pinned CPUs --- */
+
+static json_t *host_cpu_list(const cpu_set_t *set)
+{
+	json_t *a = json_array();
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, set))
+			json_array_append_new(a, json_integer(c));
+	return a;
+}
+
+static json_t *host_cache_json(const struct topo_cache *c)
+{
+	return json_pack("{s:o, s:o, s:o, s:o}", "level", host_int_or_null(c->level), "type",
+			 host_str_or_null(c->type), "size_bytes", host_int_or_null(c->size_bytes), "shared_with",
+			 c->shared_known ? host_cpu_list(&c->shared_with) : json_null());
+}
+
+/* One side's CPU: where it sits and the caches it uses; null when the side is not pinned. */
+static json_t *host_cpu_json(int cpu)
+{
+	struct topo_cpu t;
+	if (cpu < 0)
+		return json_null();
+	topo_read(cpu, &t); /* what it cannot read stays unknown: null below */
+	json_t *caches = json_array();
+	for (int i = 0; i < t.n_caches; i++)
+		json_array_append_new(caches, host_cache_json(&t.caches[i]));
+	return json_pack("{s:i, s:o, s:o, s:o, s:o, s:o}", "cpu", cpu, "core", host_int_or_null(t.core), "package",
+			 host_int_or_null(t.package), "smt_siblings",
+			 t.siblings_known ? host_cpu_list(&t.siblings) : json_null(), "node",
+			 host_int_or_null(t.node), "caches", caches);
+}
+
+json_t *host_topology_json(const int cpu[2])
+{
+	json_t *cpus = json_pack("[o, o]", host_cpu_json(cpu[0]), host_cpu_json(cpu[1]));
+	return json_pack("{s:o, s:s}", "cpus", cpus, "relation", topo_relation(cpu[0], cpu[1]));
+}
+
+/* --- steal: CPU time the hypervisor gave to others --- */
+
+/* One reading of the "cpu" line of /proc/stat, in clock ticks. */
+struct host_stat {
+	bool ok;
+	uint64_t total, steal;
+	int64_t at_ns;
+};
+
+/* The readings a run's quality is measured over: from host_quality_begin to host_quality_end. */
+static struct {
+	bool begun, ended;
+	struct host_stat start, end;
+	double loadavg; /* 1-minute, at the start; NAN when unreadable */
+	double cpu_share_pct[2]; /* of wall time a spinning thread got on each pinned CPU; NAN unmeasured */
+} host_run;
+
+static struct host_stat host_stat_read(void)
+{
+	struct host_stat s = { .at_ns = now_ns() };
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "re");
+	if (!f)
+		return s;
+	/* user nice system idle iowait irq softirq steal; guest time is already in user and nice */
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		       &v[6], &v[7]);
+	fclose(f);
+	s.ok = n == 8;
+	for (int i = 0; i < 8; i++)
+		s.total += v[i];
+	s.steal = v[7];
+	return s;
+}
+
+static double host_loadavg(void)
+{
+	double l;
+	FILE *f = fopen("/proc/loadavg", "re");
+	if (!f)
+		return NAN;
+	int ok = fscanf(f, "%lf", &l) == 1;
+	fclose(f);
+	return ok ? l : NAN;
+}
+
+/* The run's window (begin..end, begin..now, or a short sample now); steal as % of all CPU time, NAN unknown. */
+static double host_steal_pct(double *window_s)
+{
+	struct host_stat a = host_run.start, b = host_run.end;
+	if (!host_run.begun)
+		a = host_stat_read();
+	if (!host_run.ended) {
+		int64_t left = a.at_ns + HOST_STEAL_SAMPLE_NS - now_ns();
+		if (left > 0)
+			nanosleep(&(struct timespec){ .tv_sec = left / 1000000000, .tv_nsec = left % 1000000000 }, NULL);
+		b = host_stat_read();
+	}
+	*window_s = (double)(b.at_ns - a.at_ns) / 1e9;
+	if (!a.ok || !b.ok || b.total <= a.total || b.steal < a.steal)
+		return NAN;
+	return 100.0 * (double)(b.steal - a.steal) / (double)(b.total - a.total);
+}
+
+/* --- hypervisor --- */
+
+/* A CPUID hypervisor signature as a short name; NULL when it is not one we know. */
+static const char *host_hv_name(const char *sig)
+{
+	static const char *const names[][2] = {
+		{ "KVMKVMKVM", "kvm" },       { "Linux KVM Hv", "kvm" },   { "Microsoft Hv", "hyperv" },
+		{ "VMwareVMware", "vmware" }, { "XenVMMXenVMM", "xen" },   { "TCGTCGTCGTCG", "qemu" },
+		{ "VBoxVBoxVBox", "virtualbox" }, { " lrpepyh  vr", "parallels" }, { "bhyve bhyve ", "bhyve" },
+		{ "ACRNACRNACRN", "acrn" },   { "QNXQVMBSQG", "qnx" },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(sig, names[i][0]) == 0)
+			return names[i][1];
+	return NULL;
+}
+
+/* The hypervisor CPUID names at leaf (0x40000000, or 0x40000100 where KVM sits behind Hyper-V's leaves). */
+static bool host_cpuid_sig(unsigned leaf, char sig[13])
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned a, b, c, d;
+	__cpuid(1, a, b, c, d);
+	if (!(c & (1u << 31))) /* the "running under a hypervisor" bit */
+		return false;
+	__cpuid(leaf, a, b, c, d);
+	memcpy(sig, &b, 4);
+	memcpy(sig + 4, &c, 4);
+	memcpy(sig + 8, &d, 4);
+	sig[12] = '\0';
+	return sig[0] != '\0';
+#else
+	(void)leaf;
+	(void)sig;
+	return false;
+#endif
+}
+
+static bool host_hv_cpuid(char *buf, size_t len)
+{
+	char sig[13];
+	if (!host_cpuid_sig(0x40000000, sig))
+		return false;
+	const char *name = host_hv_name(sig);
+	char alt[13];
+	if (name && strcmp(name, "hyperv") == 0 && host_cpuid_sig(0x40000100, alt) && host_hv_name(alt))
+		name = host_hv_name(alt); /* KVM offering Hyper-V enlightenments */
+	if (name) {
+		snprintf(buf, len, "%s", name);
+		return true;
+	}
+	size_t j = 0; /* unknown: the signature itself, trimmed, in lower case */
+	for (int i = 0; sig[i] && j + 1 < len; i++)
+		if (isalnum((unsigned char)sig[i]))
+			buf[j++] = (char)tolower((unsigned char)sig[i]);
+	buf[j] = '\0';
+	return j > 0;
+}
+
+/* What DMI's system vendor or product name says the machine is; NULL when it names no hypervisor. */
+static const char *host_hv_dmi(void)
+{
+	static const char *const names[][2] = {
+		{ "firecracker", "firecracker" }, { "cloud hypervisor", "cloud-hypervisor" }, { "qemu", "qemu" },
+		{ "vmware", "vmware" },           { "virtualbox", "virtualbox" },             { "innotek", "virtualbox" },
+		{ "xen", "xen" },                 { "bochs", "bochs" },                       { "parallels", "parallels" },
+		{ "virtual machine", "hyperv" },
+	};
+	static const char *const files[] = { "/sys/class/dmi/id/sys_vendor", "/sys/class/dmi/id/product_name" };
+	char buf[128];
+	for (int f = 0; f < 2; f++) {
+		if (!host_read_line(files[f], buf, sizeof(buf)))
+			continue;
+		for (char *p = buf; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strstr(buf, names[i][0]))
+				return names[i][1];
+	}
+	return NULL;
+}
+
+static bool host_cpuinfo_flag(const char *flag)
+{
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	char line[4096];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5) != 0)
+			continue;
+		for (char *w = strtok(strchr(line, ':') ? strchr(line, ':') + 1 : line, " \n"); w && !found;
+		     w = strtok(NULL, " \n"))
+			found = strcmp(w, flag) == 0;
+		break;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* The hypervisor this runs under, named by CPUID, DMI or /sys/hypervisor; false on bare metal (as far as we can tell). */
+static bool host_hypervisor(char *buf, size_t len)
+{
+	const char *dmi = host_hv_dmi();
+	if (dmi && (strcmp(dmi, "firecracker") == 0 || strcmp(dmi, "cloud-hypervisor") == 0)) {
+		snprintf(buf, len, "%s", dmi); /* a KVM-based VMM: CPUID would only say kvm */
+		return true;
+	}
+	if (host_hv_cpuid(buf, len))
+		return true;
+	if (host_read_line("/sys/hypervisor/type", buf, len))
+		return true;
+	if (dmi || host_cpuinfo_flag("hypervisor")) {
+		snprintf(buf, len, "%s", dmi ? dmi : "unknown");
+		return true;
+	}
+	return false;
+}
+
+/* --- frequency, clock, mitigations --- */
+
+/* Add s to a "/"-separated list of distinct values. */
+static void host_add_distinct(char *list, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+	for (const char *p = strstr(list, s); p; p = strstr(p + 1, s))
+		if ((p == list || p[-1] == '/') && (p[n] == '\0' || p[n] == '/'))
+			return;
+	size_t used = strlen(list);
+	snprintf(list + used, len - used, "%s%s", used ? "/" : "", s);
+}
+
+/* The scaling governors of the pinned CPUs (of every allowed CPU when unpinned); false without cpufreq. */
+static bool host_governor(const int cpu[2], char *buf, size_t len)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	if (cpu[0] >= 0 && cpu[1] >= 0) {
+		CPU_SET(cpu[0], &set);
+		CPU_SET(cpu[1], &set);
+	} else if (sched_getaffinity(0, sizeof(set), &set)) {
+		return false;
+	}
+	buf[0] = '\0';
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		char path[96], gov[64];
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/cpufreq/scaling_governor", c);
+		if (CPU_ISSET(c, &set) && host_read_line(path, gov, sizeof(gov)))
+			host_add_distinct(buf, len, gov);
+	}
+	return buf[0] != '\0';
+}
+
+/* Turbo/boost: true on, false off, null when this host does not say. */
+static json_t *host_boost(void)
+{
+	int64_t boost = host_read_limit("/sys/devices/system/cpu/cpufreq/boost");
+	if (boost >= 0)
+		return json_boolean(boost != 0);
+	int64_t no_turbo = host_read_limit("/sys/devices/system/cpu/intel_pstate/no_turbo");
+	return no_turbo >= 0 ? json_boolean(no_turbo == 0) : json_null();
+}
+
+static int host_strcmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* Names of /sys/devices/system/cpu/vulnerabilities/\*, sorted; how many (at most max). */
+static int host_vuln_names(char names[][48], int max)
+{
+	DIR *d = opendir("/sys/devices/system/cpu/vulnerabilities");
+	struct dirent *e;
+	int n = 0;
+	while (d && n < max && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			snprintf(names[n++], sizeof(names[0]), "%.47s", e->d_name);
+	if (d)
+		closedir(d);
+	qsort(names, (size_t)n, sizeof(names[0]), host_strcmp);
+	return n;
+}
+
+/* Mitigated and vulnerable ones by name, a count of the rest: "2 mitigated (a, b), 17 not affected, 1 vulnerable (c)". */
+static bool host_mitigations(char *buf, size_t len)
+{
+	char names[64][48];
+	int n = host_vuln_names(names, 64), count[3] = { 0, 0, 0 }; /* mitigated, not affected, vulnerable */
+	char list[2][1024] = { "", "" };                             /* names of the mitigated, the vulnerable */
+	for (int i = 0; i < n; i++) {
+		char path[128], v[256];
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/vulnerabilities/%.47s", names[i]);
+		if (!host_read_line(path, v, sizeof(v)))
+			continue;
+		int k = strncmp(v, "Not affected", 12) == 0 ? 1 : strncmp(v, "Mitigation", 10) == 0 ? 0 : 2;
+		count[k]++;
+		if (k != 1) {
+			size_t used = strlen(list[k / 2]);
+			snprintf(list[k / 2] + used, sizeof(list[0]) - used, "%s%s", used ? ", " : "", names[i]);
+		}
+	}
+	if (!n)
+		return false;
+	snprintf(buf, len, "%d mitigated%s%.480s%s, %d not affected, %d vulnerable%s%.480s%s", count[0], count[0] ? " (" : "",
+		 list[0], count[0] ? ")" : "", count[1], count[2], count[2] ? " (" : "", list[1], count[2] ? ")" : "");
+	return true;
+}
+
+/* --- quality and warnings --- */
+
+/*
+ * How much of the wall time a thread that never blocks actually runs on each
+ * pinned CPU, both spinning at once. A hypervisor that overcommits its CPUs can
+ * withhold time without reporting it as steal; then every CPU-time figure
+ * (cpu, cores_busy) reads low by this much and a spinning side stalls.
+ */
+#define HOST_SHARE_SPIN_NS (60 * 1000000LL)
+#define HOST_SHARE_WARN_PCT 90.0
+
+struct host_spinner {
+	int cpu;
+	double share_pct;
+};
+
+static void *host_spin(void *p)
+{
+	struct host_spinner *sp = p;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(sp->cpu, &set);
+	sp->share_pct = NAN;
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		return NULL;
+	struct timespec c0, c1;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+	int64_t start = now_ns(), t;
+	while ((t = now_ns()) - start < HOST_SHARE_SPIN_NS)
+		;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	double cpu_ns = (double)(c1.tv_sec - c0.tv_sec) * 1e9 + (double)(c1.tv_nsec - c0.tv_nsec);
+	sp->share_pct = 100 * cpu_ns / (double)(t - start);
+	return NULL;
+}
+
+static void host_cpu_share(const int cpu[2], double out[2])
+{
+	struct host_spinner sp[2] = { { cpu[0], NAN }, { cpu[1], NAN } };
+	pthread_t th[2];
+	int n = cpu[0] < 0 ? 0 : cpu[1] < 0 || cpu[1] == cpu[0] ? 1 : 2;
+	int started = 0;
+	for (int i = 0; i < n; i++)
+		started += pthread_create(&th[i], NULL, host_spin, &sp[i]) == 0;
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	out[0] = sp[0].share_pct;
+	out[1] = n == 2 ? sp[1].share_pct : sp[0].share_pct;
+}
+
+static json_t *host_share_json(void)
+{
+	if (!host_run.begun || !isfinite(host_run.cpu_share_pct[0]))
+		return json_null();
+	return json_pack("[f, f]", round(host_run.cpu_share_pct[0] * 10) / 10,
+			 round(host_run.cpu_share_pct[1] * 10) / 10);
+}
+
+/* The quality object; steal only when asked, since outside a run it takes a short sample. */
+static json_t *host_quality(const int cpu[2], bool with_steal)
+{
+	char hv[64], gov[128], clock[64], mit[1024];
+	double window_s = 0, steal = with_steal ? host_steal_pct(&window_s) : NAN;
+	double load = host_run.begun ? host_run.loadavg : host_loadavg();
+	json_t *q = json_object();
+	json_object_set_new(q, "hypervisor", host_hypervisor(hv, sizeof(hv)) ? json_string(hv) : json_null());
+	json_object_set_new(q, "steal_pct", isfinite(steal) ? json_real(round(steal * 100) / 100) : json_null());
+	json_object_set_new(q, "steal_window_s", with_steal ? json_real(round(window_s * 100) / 100) : json_null());
+	json_object_set_new(q, "cpu_share_pct", host_share_json());
+	json_object_set_new(q, "loadavg", isfinite(load) ? json_real(load) : json_null());
+	json_object_set_new(q, "governor", host_governor(cpu, gov, sizeof(gov)) ? json_string(gov) : json_null());
+	json_object_set_new(q, "boost", host_boost());
+	bool cs = host_read_line("/sys/devices/system/clocksource/clocksource0/current_clocksource", clock,
+				 sizeof(clock));
+	json_object_set_new(q, "clocksource", cs ? json_string(clock) : json_null());
+	json_object_set_new(q, "mitigations", host_mitigations(mit, sizeof(mit)) ? json_string(mit) : json_null());
+	return q;
+}
+
+json_t *host_quality_json(const int cpu[2])
+{
+	return host_quality(cpu, true);
+}
+
+static void host_warn_vm(const json_t *q, json_t *out)
+{
+	const char *hv = json_string_value(json_object_get(q, "hypervisor"));
+	if (hv)
+		json_array_append_new(out, json_sprintf(HOST_WARN_VM " (%s): wake-ups and cache transfers cost more "
+							  "and vary with the host's load; compare runs made on "
+							  "the same host, or use bare metal", hv));
+}
+
+static void host_warn_steal(const json_t *q, json_t *out)
+{
+	double steal = json_number_value(json_object_get(q, "steal_pct"));
+	double window = json_number_value(json_object_get(q, "steal_window_s"));
+	if (json_is_number(json_object_get(q, "steal_pct")) && steal > HOST_STEAL_WARN_PCT)
+		json_array_append_new(out, json_sprintf(HOST_WARN_STEAL " %.1f%% of CPU time over %.1f s (steal): other "
+							     "guests share the physical CPUs, so a side can stall "
+							     "mid-message; run on a dedicated or quieter host",
+							steal, window));
+}
+
+static void host_warn_share(const json_t *q, json_t *out)
+{
+	const json_t *share = json_object_get(q, "cpu_share_pct");
+	double low = NAN;
+	for (size_t i = 0; i < json_array_size(share); i++)
+		if (!(json_number_value(json_array_get(share, i)) >= low))
+			low = json_number_value(json_array_get(share, i));
+	if (isfinite(low) && low < HOST_SHARE_WARN_PCT)
+		json_array_append_new(out, json_sprintf(HOST_WARN_SHARE " only %.0f%% of the wall time: the hypervisor "
+							     "withholds the rest (not all of it shows as steal), so "
+							     "CPU-time figures read low by that much and a spinning "
+							     "side stalls; run on a dedicated or quieter host", low));
+}
+
+static void host_warn_governor(const json_t *q, json_t *out)
+{
+	const char *gov = json_string_value(json_object_get(q, "governor"));
+	if (gov && strstr(gov, "powersave"))
+		json_array_append_new(out, json_sprintf(HOST_WARN_GOVERNOR " is %s: a CPU that waits clocks down "
+							     "and wakes slowly, so latencies grow and vary; set it "
+							     "with cpupower frequency-set -g performance", gov));
+}
+
+static void host_warn_load(const json_t *q, json_t *out)
+{
+	double load = json_number_value(json_object_get(q, "loadavg"));
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (json_is_number(json_object_get(q, "loadavg")) && ncpu > 0 && load > HOST_LOAD_WARN_PER_CPU * ncpu)
+		json_array_append_new(out, json_sprintf(HOST_WARN_LOAD " %.2f on %ld CPU%s: other work shares the CPUs; "
+							    "stop it or expect wider intervals", load, ncpu,
+							ncpu == 1 ? "" : "s"));
+}
+
+static void host_warn_clock(const json_t *q, json_t *out)
+{
+	const char *cs = json_string_value(json_object_get(q, "clocksource"));
+	if (cs && (strcmp(cs, "hpet") == 0 || strcmp(cs, "acpi_pm") == 0 || strcmp(cs, "jiffies") == 0))
+		json_array_append_new(out, json_sprintf(HOST_WARN_CLOCK " %s: every clock read is a system call of a "
+							      "microsecond or more, which inflates short round trips; "
+							      "use tsc if the kernel allows (clocksource=tsc)", cs));
+}
+
+json_t *host_warnings_json(const json_t *quality)
+{
+	json_t *w = json_array();
+	host_warn_vm(quality, w);
+	host_warn_steal(quality, w);
+	host_warn_share(quality, w);
+	host_warn_governor(quality, w);
+	host_warn_load(quality, w);
+	host_warn_clock(quality, w);
+	return w;
+}
+
+static void host_print_warnings(const json_t *warnings, FILE *warn)
+{
+	size_t i;
+	json_t *w;
+	json_array_foreach(warnings, i, w)
+		fprintf(warn, "ipcbench: warning: %s\n", json_string_value(w));
+}
+
+void host_quality_begin(const int cpu[2], FILE *warn)
+{
+	host_run.loadavg = host_loadavg();
+	host_run.start = host_stat_read();
+	host_cpu_share(cpu, host_run.cpu_share_pct);
+	host_run.begun = true;
+	host_run.ended = false;
+	if (!warn)
+		return;
+	json_t *q = host_quality(cpu, false); /* steal is over the run: warned at its end */
+	json_t *w = host_warnings_json(q);
+	host_print_warnings(w, warn);
+	json_decref(w);
+	json_decref(q);
+}
+
+void host_quality_end(FILE *warn)
+{
+	host_run.end = host_stat_read();
+	host_run.ended = host_run.begun;
+	double window_s, steal = host_steal_pct(&window_s);
+	if (!warn)
+		return;
+	json_t *q = json_pack("{s:o, s:f}", "steal_pct", isfinite(steal) ? json_real(steal) : json_null(),
+			      "steal_window_s", window_s);
+	json_t *w = json_array();
+	host_warn_steal(q, w);
+	host_print_warnings(w, warn);
+	json_decref(w);
+	json_decref(q);
+}
+
+json_t *host_json(const int cpu[2])
 {
 	struct utsname u;
 	uname(&u);
-	char cpu[256];
-	cpu_model(cpu, sizeof(cpu));
+	char model[256];
+	host_cpu_model(model, sizeof(model));
 	int zmaj, zmin, zpat;
 	zmq_version(&zmaj, &zmin, &zpat);
 	char zver[32];
 	snprintf(zver, sizeof(zver), "%d.%d.%d", zmaj, zmin, zpat);
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
 	json_t *limits = json_object();
-	json_object_set_new(limits, "pipe_max_size_bytes", limit("/proc/sys/fs/pipe-max-size"));
-	json_object_set_new(limits, "mq_msg_max", limit("/proc/sys/fs/mqueue/msg_max"));
-	json_object_set_new(limits, "mq_msgsize_max_bytes", limit("/proc/sys/fs/mqueue/msgsize_max"));
-	json_object_set_new(limits, "socket_wmem_default_bytes", limit("/proc/sys/net/core/wmem_default"));
-	json_object_set_new(limits, "socket_wmem_max_bytes", limit("/proc/sys/net/core/wmem_max"));
-	json_object_set_new(limits, "unix_dgram_qlen", limit("/proc/sys/net/unix/max_dgram_qlen"));
-	return json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:o}",
-			 "kernel", u.release, "machine", u.machine, "cpu_model", cpu,
-			 "ncpu", (int)sysconf(_SC_NPROCESSORS_ONLN), "mem_bytes", (json_int_t)pages * page,
-			 "libzmq", zver, "compiler", IPCBENCH_COMPILER, "build_type", IPCBENCH_BUILD_TYPE,
-			 "git_rev", IPCBENCH_GIT_REV, "limits", limits);
+	json_object_set_new(limits, "pipe_max_size_bytes", host_limit("/proc/sys/fs/pipe-max-size"));
+	json_object_set_new(limits, "mq_msg_max", host_limit("/proc/sys/fs/mqueue/msg_max"));
+	json_object_set_new(limits, "mq_msgsize_max_bytes", host_limit("/proc/sys/fs/mqueue/msgsize_max"));
+	json_object_set_new(limits, "socket_wmem_default_bytes", host_limit("/proc/sys/net/core/wmem_default"));
+	json_object_set_new(limits, "socket_wmem_max_bytes", host_limit("/proc/sys/net/core/wmem_max"));
+	json_object_set_new(limits, "unix_dgram_qlen", host_limit("/proc/sys/net/unix/max_dgram_qlen"));
+	json_t *quality = host_quality_json(cpu), *warnings = host_warnings_json(quality);
+	return json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "kernel", u.release,
+			 "machine", u.machine, "cpu_model", model, "ncpu", (int)sysconf(_SC_NPROCESSORS_ONLN),
+			 "mem_bytes", (json_int_t)pages * page, "libzmq", zver, "compiler", IPCBENCH_COMPILER,
+			 "build_type", IPCBENCH_BUILD_TYPE, "git_rev", IPCBENCH_GIT_REV, "limits", limits, "topology",
+			 host_topology_json(cpu), "quality", quality, "warnings", warnings);
 }

@@ -9,6 +9,7 @@
 #include "bench.h"
 #include "bundle.h"
 #include "config.h"
+#include "host.h"
 #include "model_table.h"
 #include "output.h"
 #include "registry.h"
@@ -54,9 +55,23 @@ static void print_list(FILE *out)
 	      "hosts: works between hosts; fs: needs a filesystem name.\n", out);
 }
 
+/* The table as rows arrive: a line names each placement of a --placement sweep. */
+struct table_sink {
+	FILE *out;
+	const char *placement;
+};
+
 static void sink_table(const struct row *r, void *ctx)
 {
-	table_row(r, ctx);
+	struct table_sink *t = ctx;
+	if (r->placement && r->placement != t->placement) {
+		if (r->cpus[0] >= 0)
+			fprintf(t->out, "-- placement %s: CPUs %d and %d --\n", r->placement, r->cpus[0], r->cpus[1]);
+		else
+			fprintf(t->out, "-- placement %s --\n", r->placement);
+		t->placement = r->placement;
+	}
+	table_row(r, t->out);
 }
 
 static void print_models(const struct config *cfg, const json_t *doc, FILE *out)
@@ -115,13 +130,16 @@ static int any_failed(const struct results *res)
 static int run(const struct config *cfg)
 {
 	runner_install_signals();
+	host_quality_begin(cfg->cpu, cfg->quiet ? NULL : stderr); /* what about this host makes figures worse */
 	if (cfg->format == OUT_TABLE && cfg->n_mechs)
 		table_header(stdout);
 	struct results res;
-	if (bench_run(cfg, &res, cfg->format == OUT_TABLE ? sink_table : NULL, stdout)) {
+	struct table_sink sink = { .out = stdout };
+	if (bench_run(cfg, &res, cfg->format == OUT_TABLE ? sink_table : NULL, &sink)) {
 		fprintf(stderr, "ipcbench: out of memory\n");
 		return 1;
 	}
+	host_quality_end(cfg->quiet ? NULL : stderr);
 	json_t *doc = results_json(cfg, &res);
 	print_results(cfg, &res, doc);
 	int rc = any_failed(&res);
