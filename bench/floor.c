@@ -1,4 +1,4 @@
-/* The hardware floor: one cache line's round trip between the two CPUs, and memcpy on one CPU. */
+/* The hardware floor: one cache line's round trip between the two CPUs, and memcpy on one CPU (for reference). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,7 +113,7 @@ static void floor_teardown(void *st)
 	fs->line = NULL;
 }
 
-/* The copy the stream rows are divided by: the receiver's own memcpy, alone on one CPU. */
+/* One CPU's own memcpy, no peer: a reference beside floor-xcopy, which the stream rows are divided by. */
 static void floor_memcpy_solo(void *dst, const void *src, size_t len)
 {
 	memcpy(dst, src, len);
@@ -140,7 +140,7 @@ const struct transport_ops floor_cacheline_ops = {
 const struct transport_ops floor_memcpy_ops = {
 	.name = "floor-memcpy",
 	.group = "floor",
-	.summary = "memcpy bandwidth of one CPU per size, no peer: the copy every stream row makes",
+	.summary = "memcpy bandwidth of one CPU per size, no peer: a reference (streams divide by floor-xcopy)",
 	.copies = 1,
 	.patterns = TP_STREAM,
 	.solo = floor_memcpy_solo,

@@ -7,10 +7,9 @@
 #include <string.h>
 
 extern const struct transport_ops floor_cacheline_ops;
+extern const struct transport_ops floor_wake_ops;
 extern const struct transport_ops floor_memcpy_ops;
-extern const struct transport_ops pipe_ops;
-extern const struct transport_ops floor_cacheline_ops;
-extern const struct transport_ops floor_memcpy_ops;
+extern const struct transport_ops floor_xcopy_ops;
 extern const struct transport_ops pipe_ops;
 extern const struct transport_ops fifo_ops;
 extern const struct transport_ops socketpair_ops;
@@ -31,7 +30,9 @@ extern const struct transport_ops zmq_inproc_ops;
 /* Floor rows first: every later row is read as a multiple of them. */
 const struct transport_ops *const transport_registry[] = {
 	&floor_cacheline_ops,
+	&floor_wake_ops,
 	&floor_memcpy_ops,
+	&floor_xcopy_ops,
 	&pipe_ops,
 	&fifo_ops,
 	&socketpair_ops,

@@ -36,10 +36,12 @@ enum tp_side { TP_SIDE_A = 0, TP_SIDE_B = 1 };
 
 /* Facts a mechanism declares; the runner and --list read them. */
 enum tp_flags {
-	TP_BOUNDARIES = 1u << 0, /* one send arrives as one receive (datagram, message queue) */
-	TP_CROSS_HOST = 1u << 1, /* the same code works between two hosts */
-	TP_FS_NAME    = 1u << 2, /* needs a name in a filesystem (e.g. a FIFO path) */
-	TP_SPIN_ONLY  = 1u << 3, /* waits by busy-polling only: meaningless on one CPU */
+	TP_BOUNDARIES  = 1u << 0, /* one send arrives as one receive (datagram, message queue) */
+	TP_CROSS_HOST  = 1u << 1, /* the same code works between two hosts */
+	TP_FS_NAME     = 1u << 2, /* needs a name in a filesystem (e.g. a FIFO path) */
+	TP_SPIN_ONLY   = 1u << 3, /* waits by busy-polling only: meaningless on one CPU */
+	TP_SPINS_FIRST = 1u << 4, /* adaptive: spins a while before it sleeps, so a round trip between two
+				     busy CPUs need not sleep; its floor is floor-cacheline, not floor-wake */
 };
 
 /* Patterns, as a mask for transport_ops.patterns. */

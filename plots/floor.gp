@@ -1,5 +1,7 @@
-# ipcbench chart: each mechanism's p50 round trip as a multiple of the hardware
-# floor (the round trip of one cache line between the same two CPUs, same run).
+# ipcbench chart: each mechanism's p50 round trip as a multiple of the floor of
+# its kind, named in brackets, between the same two CPUs in the same run:
+# cacheline (floor-cacheline, one cache line bounced by spinning) for mechanisms
+# that spin, wake (floor-wake, a futex wake-up each way) for those that sleep.
 # ipcbench filled in the parameters below; re-render in this directory with:
 #   gnuplot @SCRIPT@
 # Data: one line per mechanism, lowest first; columns:
@@ -26,7 +28,7 @@ set format y '%gx'
 stats datafile using 2 nooutput
 set yrange [(STATS_min < 1 ? STATS_min : 1) / 1.5 : STATS_max * 3]
 set xrange [-0.6 : STATS_records - 0.4]
-set ylabel 'p50 round-trip time / floor p50 (times), log scale'
+set ylabel 'p50 round-trip time / its floor p50 (times), log scale'
 set style fill solid 0.85 border rgb '#444444'
 set boxwidth 0.7
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 lc rgb '#333333'

@@ -165,7 +165,7 @@ static void shm_teardown(void *st)
 const struct transport_ops shm_ops = {
 	.name = "shm",
 	.summary = "SPSC ring per direction in shm_open+mmap; spin, then sched_yield, then futex",
-	.flags = TP_BOUNDARIES,
+	.flags = TP_BOUNDARIES | TP_SPINS_FIRST,
 	.setup = shm_setup_adaptive,
 	SHM_COMMON,
 };
