@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "clock.h"
@@ -61,6 +62,40 @@ static void side_note(struct side *s, const char *fmt, ...)
 	vsnprintf(s->rep->reason, sizeof(s->rep->reason), fmt, ap);
 	va_end(ap);
 	s->rep->failed = 1;
+}
+
+/*
+ * This side's CPU so far. A side that is a process of its own counts the whole
+ * process, so the helper threads a library starts for it (libzmq's I/O thread)
+ * count with their side; a side that is a thread counts itself only.
+ */
+static void cpu_now(bool whole, struct cpu_use *u)
+{
+	struct timespec ts;
+	struct rusage ru;
+	clock_gettime(whole ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_THREAD_CPUTIME_ID, &ts);
+	getrusage(whole ? RUSAGE_SELF : RUSAGE_THREAD, &ru);
+	u->cpu_ns = ts.tv_sec * NS_PER_S + ts.tv_nsec;
+	u->wall_ns = now_ns();
+	u->vcsw = ru.ru_nvcsw;
+	u->ivcsw = ru.ru_nivcsw;
+}
+
+/* Open (at its start) and close (at its end) a CPU account of a timed span. */
+static void cpu_account(bool whole, struct cpu_use *acc, bool end)
+{
+	struct cpu_use now;
+	cpu_now(whole, &now);
+	int sign = end ? 1 : -1;
+	acc->cpu_ns += sign * now.cpu_ns;
+	acc->wall_ns += sign * now.wall_ns;
+	acc->vcsw += sign * now.vcsw;
+	acc->ivcsw += sign * now.ivcsw;
+}
+
+static void cpu_span(struct side *s, bool end)
+{
+	cpu_account(strcmp(s->ops->group, "process") == 0, &s->rep->cpu, end);
 }
 
 /* Wait until the peer raised its flag; polls gently, this is outside any timed span. */
@@ -134,6 +169,8 @@ static int pingpong_a(struct side *s)
 			return (int)rtt;
 	} while (now_ns() < warm_until);
 
+	atomic_store_explicit(&s->ctl->warm_end, seq + 1, memory_order_release); /* B's span starts there too */
+	cpu_span(s, false);
 	int64_t start = now_ns(), end = start + c->duration_ns, t;
 	do {
 		if ((rtt = round_trip(s, seq++)) < 0)
@@ -143,6 +180,7 @@ static int pingpong_a(struct side *s)
 	} while ((t = now_ns()) < end);
 	s->rep->t_first_ns = start;
 	s->rep->t_last_ns = t;
+	cpu_span(s, true);
 
 	/* The last round trip tells B to stop after echoing it. */
 	atomic_store_explicit(&s->ctl->end_count, seq + 1, memory_order_release);
@@ -163,6 +201,7 @@ static bool reached(const struct side *s, _Atomic uint64_t *count)
 static int pingpong_b(struct side *s)
 {
 	size_t len = s->c->msg_bytes;
+	bool timed = false;
 	for (uint64_t count = 1;; count++) {
 		ssize_t n = recv_msg(s, count - 1);
 		if (n < 0)
@@ -170,8 +209,15 @@ static int pingpong_b(struct side *s)
 		if (send_msg(s, s->rbuf, (size_t)n, count - 1))
 			return -EPIPE;
 		msg_check(&s->chk, s->rbuf, (size_t)n, len, true); /* after the echo left */
-		if (reached(s, &s->ctl->end_count))
+		if (!timed && reached(s, &s->ctl->warm_end)) {
+			cpu_span(s, false);
+			timed = true;
+		}
+		if (reached(s, &s->ctl->end_count)) {
+			if (timed)
+				cpu_span(s, true);
 			return 0;
+		}
 	}
 }
 
@@ -199,10 +245,12 @@ static int stream_a(struct side *s)
 	if (stream_send(s, seq++))
 		return -EPIPE;
 
+	cpu_span(s, false);
 	int64_t end = now_ns() + c->duration_ns;
 	while (!time_up(seq, end))
 		if (stream_send(s, seq++))
 			return -EPIPE;
+	cpu_span(s, true);
 	atomic_store_explicit(&s->ctl->end_count, seq + 1, memory_order_release);
 	return stream_send(s, seq) ? -EPIPE : 0;
 }
@@ -220,9 +268,12 @@ static int stream_b(struct side *s)
 		if (warm_end == COUNT_UNSET && reached(s, &s->ctl->warm_end)) {
 			warm_end = count;
 			s->rep->t_first_ns = now_ns();
+			cpu_span(s, false);
 		}
 		if (reached(s, &s->ctl->end_count)) {
 			s->rep->t_last_ns = now_ns();
+			if (warm_end != COUNT_UNSET)
+				cpu_span(s, true);
 			s->rep->msgs = count - warm_end;
 			return 0;
 		}
@@ -311,6 +362,7 @@ int side_run_solo(const struct case_spec *c, struct run_ctl *ctl)
 	uint64_t n = 0;
 	while (!time_up(n++, warm_until))
 		c->ops->solo(dst, src, len);
+	cpu_account(false, &rep->cpu, false);
 	int64_t start = now_ns(), end = start + c->duration_ns;
 	n = 0;
 	do {
@@ -319,6 +371,7 @@ int side_run_solo(const struct case_spec *c, struct run_ctl *ctl)
 	} while (!time_up(n, end));
 	rep->t_first_ns = start;
 	rep->t_last_ns = now_ns();
+	cpu_account(false, &rep->cpu, true);
 	rep->msgs = n;
 	if (memcmp(src, dst, len) != 0) {
 		rep->errors.corrupt++;

@@ -51,6 +51,10 @@ const char *pattern_name(enum pattern p)
 bool case_unsupported(const struct case_spec *c, char *reason, size_t reason_len)
 {
 	const struct transport_ops *ops = c->ops;
+	if (c->placement_why) {
+		snprintf(reason, reason_len, "placement %s: %s", c->placement, c->placement_why);
+		return true;
+	}
 	unsigned mask = c->pattern == PAT_PINGPONG ? TP_PINGPONG : TP_STREAM;
 	if (ops->patterns && !(ops->patterns & mask)) {
 		snprintf(reason, reason_len, "%s does not run the %s pattern", ops->name,
@@ -60,6 +64,11 @@ bool case_unsupported(const struct case_spec *c, char *reason, size_t reason_len
 	if ((ops->flags & TP_SPIN_ONLY) && c->cpu[0] >= 0 && c->cpu[0] == c->cpu[1]) {
 		snprintf(reason, reason_len, "needs two CPUs: both sides pinned to CPU %d and %s only spins",
 			 c->cpu[0], ops->name);
+		return true;
+	}
+	if ((ops->flags & TP_SPIN_ONLY) && (c->cpu[0] < 0 || c->cpu[1] < 0)) {
+		snprintf(reason, reason_len, "needs two CPUs: unpinned, the scheduler may put both sides on one CPU, "
+			 "where %s, which only spins, measures time slices; pin them (--pin A,B)", ops->name);
 		return true;
 	}
 	if (ops->max_msg) {
@@ -297,6 +306,8 @@ static void collect(const struct case_spec *c, struct run_ctl *ctl, int cause, s
 	out->msgs = timed->msgs;
 	out->elapsed_s = (double)(timed->t_last_ns - timed->t_first_ns) / 1e9;
 	out->rtt = ctl->rtt;
+	out->cpu[TP_SIDE_A] = a->cpu;
+	out->cpu[TP_SIDE_B] = b->cpu;
 	const struct side_report *bad = cause >= 0 && ctl->side[cause].failed ? &ctl->side[cause]
 		: a->failed ? a : b->failed ? b : NULL;
 	if (bad) {

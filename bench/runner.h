@@ -23,7 +23,17 @@ struct case_spec {
 	int64_t duration_ns;
 	int64_t timeout_ns; /* one blocking step (attach, send, receive) at most */
 	int cpu[2];         /* CPU of side A and B; -1 leaves a side unpinned */
+	const char *placement;     /* --placement: the relation of the two CPUs; NULL otherwise */
+	const char *placement_why; /* why this host has no such pair of CPUs; NULL when it has one */
 	bool verify_full;   /* stream: check every payload, not one in 64 */
+};
+
+/* CPU one side used over its timed span: time on CPU and context switches. */
+struct cpu_use {
+	int64_t cpu_ns;   /* user + system */
+	int64_t wall_ns;  /* the span it was measured over */
+	int64_t vcsw;     /* voluntary context switches (it blocked) */
+	int64_t ivcsw;    /* involuntary ones (it was preempted) */
 };
 
 /* What one repetition measured. */
@@ -33,6 +43,7 @@ struct rep_result {
 	struct hist rtt;    /* pingpong: every timed round trip, ns */
 	uint64_t msgs;      /* timed messages (pingpong: round trips) */
 	double elapsed_s;   /* the timed span: A's for pingpong, B's first-to-last for stream */
+	struct cpu_use cpu[2]; /* per side; a solo row fills side B only */
 	struct msg_errors errors;
 };
 

@@ -19,6 +19,7 @@ struct side_report {
 	uint64_t msgs;
 	int64_t t_first_ns; /* start of the timed span */
 	int64_t t_last_ns;  /* end of the timed span */
+	struct cpu_use cpu; /* this side's CPU over its timed span */
 };
 
 /*

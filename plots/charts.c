@@ -386,7 +386,7 @@ static int chart_throughput(struct charts_run *cr, const char *group)
 	snprintf(name, sizeof(name), "throughput-%s", group);
 	struct lines l = { .n = 0 };
 	FILE *f = NULL;
-	/* the group's mechanisms first, then the floor (memcpy bandwidth) dashed for reference */
+	/* the group's mechanisms first, then the floor rows (floor-xcopy, floor-memcpy) dashed for reference */
 	for (int pass = 0; pass < 2; pass++)
 		for (int m = 0; m < cr->n_mech; m++) {
 			const struct series *s = &cr->mech[m];
@@ -421,7 +421,7 @@ static int chart_throughput(struct charts_run *cr, const char *group)
 	snprintf(title, sizeof(title), "Stream throughput vs message size, %s", group_words(group));
 	snprintf(caption, sizeof(caption),
 		 "Stream throughput %s by message size, in MB/s the receiver got (log-log)%s.",
-		 group_words(group), strstr(l.dashes, "2") ? "; the dashed line is the memcpy floor" : "");
+		 group_words(group), strstr(l.dashes, "2") ? "; dashed: the floors (x floor is over floor-xcopy)" : "");
 	struct param p[] = {
 		{ "NAMES", l.names }, { "COLORS", l.colours }, { "POINTS", l.points },
 		{ "DASHES", l.dashes }, { "XTICS", lines_xtics(&l) },
@@ -462,7 +462,7 @@ static double percentile_size(const struct charts_run *cr, const char *group)
 	size_t i;
 	json_t *r;
 	json_array_foreach(cr->results, i, r) {
-		if (!row_ok(r) || strcmp(doc_str(r, "group"), group) || strcmp(doc_str(r, "pattern"), "pingpong") ||
+		if (!row_ok(r) || (group && strcmp(doc_str(r, "group"), group)) || strcmp(doc_str(r, "pattern"), "pingpong") ||
 		    !isfinite(rtt(r, "p50")))
 			continue;
 		double s = doc_num(r, "size_bytes");
@@ -532,6 +532,22 @@ static int cmp_bar(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The floor rows' p50 round trips at size, "floor-cacheline 140 ns, floor-wake 49.8 us", into buf. */
+static const char *floor_values(const struct charts_run *cr, double size, char *buf, size_t len)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (int m = 0; m < cr->n_mech && at < len; m++) {
+		const json_t *r = is_floor_group(cr->mech[m].group) ? row_at(cr, cr->mech[m].name, "pingpong", size) : NULL;
+		char t[24];
+		if (r && isfinite(rtt(r, "p50")))
+			at += (size_t)snprintf(buf + at, len - at, "%s%s %s", at ? ", " : "", cr->mech[m].name,
+					       fmt_ns(rtt(r, "p50"), t, sizeof(t)));
+	}
+	return buf;
+}
+
+/* Each mechanism's p50 round trip over the floor of its kind (the row's "floor": cacheline or wake). */
 static int chart_floor(struct charts_run *cr)
 {
 	const char *floor_name = "";
@@ -539,12 +555,17 @@ static int chart_floor(struct charts_run *cr)
 	if (!isfinite(floor_ns))
 		return 0;
 	struct bar bars[MAX_SERIES];
+	char labels[MAX_SERIES][64];
 	int n = 0;
 	for (int m = 0; m < cr->n_mech; m++) {
 		const json_t *r = row_at(cr, cr->mech[m].name, "pingpong", floor_size);
 		double ratio = r ? doc_num(r, "floor_ratio") : NAN;
-		if (isfinite(ratio) && ratio > 0 && !is_floor_group(cr->mech[m].group))
-			bars[n++] = (struct bar){ cr->mech[m].name, ratio, palette[(size_t)cr->mech[m].slot % PALETTE_N] };
+		if (!isfinite(ratio) || !(ratio > 0) || is_floor_group(cr->mech[m].group))
+			continue;
+		const char *kind = doc_str(r, "floor");
+		snprintf(labels[n], sizeof(labels[n]), *kind ? "%s (%s)" : "%s", cr->mech[m].name, kind);
+		bars[n] = (struct bar){ labels[n], ratio, palette[(size_t)cr->mech[m].slot % PALETTE_N] };
+		n++;
 	}
 	if (n == 0)
 		return 0;
@@ -553,20 +574,93 @@ static int chart_floor(struct charts_run *cr)
 	FILE *f = open_file(cr, name, "dat");
 	if (!f)
 		return -1;
-	fprintf(f, "# ipcbench: p50 round trip at %.0f B over the %s p50 round trip; "
-		   "columns: mechanism floor_ratio rgb_colour\n", floor_size, floor_name);
+	char floors[200];
+	floor_values(cr, floor_size, floors, sizeof(floors));
+	fprintf(f, "# ipcbench: p50 round trip at %.0f B over the p50 round trip of the floor named in brackets "
+		   "(%s); columns: mechanism floor_ratio rgb_colour\n", floor_size, floors);
 	for (int i = 0; i < n; i++)
 		fprintf(f, "\"%s\" %.6g %ld\n", bars[i].label, bars[i].value, strtol(bars[i].colour + 1, NULL, 16));
 	if (close_file(cr, f, name, "dat"))
 		return -1;
-	char t[24], title[200], caption[200];
-	fmt_ns(floor_ns, t, sizeof(t));
-	snprintf(title, sizeof(title), "p50 round trip at %.0f B as a multiple of the hardware floor (%s: %s)",
-		 floor_size, floor_name, t);
+	char title[300], caption[200];
+	snprintf(title, sizeof(title), "p50 round trip at %.0f B as a multiple of its floor (%s)", floor_size, floors);
 	snprintf(caption, sizeof(caption),
-		 "Each mechanism's p50 round trip at %.0f B divided by the %s p50 (%s), lowest first (log scale).",
-		 floor_size, floor_name, t);
+		 "Each mechanism's p50 round trip at %.0f B over the floor in brackets (cacheline: it spins; "
+		 "wake: it sleeps), lowest first (log scale).", floor_size);
 	return chart_finish(cr, name, "floor", title, caption, NULL, 0);
+}
+
+/*
+ * Is row i on the Pareto front of (cpu, rtt): no other row at least as good in
+ * both and better in one?
+ */
+static bool on_front(const double *cpu, const double *rtt_ns, int n, int i)
+{
+	for (int j = 0; j < n; j++)
+		if (j != i && cpu[j] <= cpu[i] && rtt_ns[j] <= rtt_ns[i] && (cpu[j] < cpu[i] || rtt_ns[j] < rtt_ns[i]))
+			return false;
+	return true;
+}
+
+/* The p50 round trip at the smallest size against both sides' CPU per round trip. */
+static int chart_cpu(struct charts_run *cr)
+{
+	double size = percentile_size(cr, NULL), cpu[MAX_SERIES], p50[MAX_SERIES];
+	const char *label[MAX_SERIES], *colour[MAX_SERIES];
+	int point[MAX_SERIES], n = 0;
+	for (int m = 0; m < cr->n_mech && n < MAX_SERIES; m++) {
+		const json_t *r = row_at(cr, cr->mech[m].name, "pingpong", size);
+		double c = r ? doc_num(json_object_get(r, "cpu"), "per_msg_ns") : NAN, t = r ? rtt(r, "p50") : NAN;
+		if (isfinite(c) && c > 0 && isfinite(t) && t > 0 && !is_floor_group(cr->mech[m].group)) {
+			label[n] = cr->mech[m].name;
+			colour[n] = palette[(size_t)cr->mech[m].slot % PALETTE_N];
+			point[n] = point_types[(size_t)cr->mech[m].slot % POINTS_N];
+			cpu[n] = c;
+			p50[n++] = t;
+		}
+	}
+	if (n < 2)
+		return 0;
+	const char *name = "cpu-rtt";
+	FILE *f = open_file(cr, name, "dat");
+	if (!f)
+		return -1;
+	fprintf(f, "# ipcbench: pingpong at %.0f B; columns: mechanism cpu_per_rtt_ns p50_rtt_ns rgb_colour on_front "
+		"point_type\n", size);
+	bool front[MAX_SERIES];
+	for (int i = 0; i < n; i++) {
+		front[i] = on_front(cpu, p50, n, i);
+		fprintf(f, "\"%s\" %.6g %.6g %ld %d %d\n", label[i], cpu[i], p50[i], strtol(colour[i] + 1, NULL, 16), front[i],
+			point[i]);
+	}
+	for (int i = 0; i < n; i++) /* one block per mechanism, so the key names each */
+		fprintf(f, "\n\n\"%s\" %.6g %.6g %ld %d %d\n", label[i], cpu[i], p50[i], strtol(colour[i] + 1, NULL, 16),
+			front[i], point[i]);
+	fputs("\n\n# the front, by CPU time\n", f);
+	for (double last = 0;;) { /* the front's points in rising CPU order: selection, n is small */
+		int next = -1;
+		for (int i = 0; i < n; i++)
+			if (front[i] && cpu[i] > last && (next < 0 || cpu[i] < cpu[next]))
+				next = i;
+		if (next < 0)
+			break;
+		fprintf(f, "\"%s\" %.6g %.6g\n", label[next], cpu[next], p50[next]);
+		last = cpu[next];
+	}
+	if (close_file(cr, f, name, "dat"))
+		return -1;
+	char title[200], caption[200];
+	snprintf(title, sizeof(title), "Round trip against its CPU cost at %.0f B", size);
+	snprintf(caption, sizeof(caption),
+		 "p50 round trip at %.0f B against both sides' CPU per round trip (log-log); in bold the Pareto "
+		 "front: none is both faster and cheaper.", size);
+	char count[16], last[16], names[2048] = "";
+	snprintf(count, sizeof(count), "%d", n);
+	snprintf(last, sizeof(last), "%d", n + 1);
+	for (int i = 0, c = 0; i < n; i++)
+		c += snprintf(names + c, sizeof(names) - (size_t)c, "%s%s", i ? " " : "", label[i]);
+	const struct param extra[] = { { "COUNT", count }, { "FRONT", last }, { "NAMES", names } };
+	return chart_finish(cr, name, "cpu", title, caption, extra, 3);
 }
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -721,6 +815,8 @@ int charts_write(const char *dir, const json_t *doc, struct chart_set *set, int 
 		rc = chart_percentiles(cr, groups[g]);
 	if (rc == 0)
 		rc = chart_floor(cr);
+	if (rc == 0)
+		rc = chart_cpu(cr);
 	for (int g = 0; g < ng && rc == 0; g++)
 		rc = chart_throughput(cr, groups[g]);
 	if (rc == 0)
