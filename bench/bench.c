@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "parse.h"
 #include "registry.h"
+#include "topology.h"
 
 /* Time budgets (ns) for the mechanism rows and the experiments when neither -d nor --budget is given. */
 #define BUDGET_ALL_NS (40 * NS_PER_S)
@@ -28,10 +29,13 @@
 #define TARGET_STREAM_MSGS 2000  /* stream: messages per repetition ... */
 #define STREAM_MIN_DURATION_NS (20 * 1000000LL) /* ... over at least this: shorter spans scatter */
 
+struct placement;
+
 struct plan {
 	struct case_spec *cases;
 	int n;
 	int n_runnable; /* cases that will run (not unsupported) */
+	struct placement *placements; /* the cases point at their reasons */
 };
 
 static bool is_floor_group(const struct transport_ops *ops)
@@ -52,10 +56,16 @@ static int plan_add(struct plan *p, int *cap, const struct case_spec *c)
 	return 0;
 }
 
-/* Every mechanism x pattern x size the config asks for; floor rows first. */
-static int plan_cases(const struct config *cfg, struct plan *p)
+/* One placement of the two sides: its CPUs, or why the host has none. */
+struct placement {
+	const char *name; /* NULL: the CPUs of --pin (or the default) */
+	int cpu[2];
+	char why[200];
+};
+
+/* Every mechanism x pattern x size the config asks for in one placement; floor rows first. */
+static int plan_placement(const struct config *cfg, const struct placement *pl, struct plan *p, int *cap)
 {
-	int cap = 0;
 	for (int pass = 0; pass < 2; pass++)
 		for (int m = 0; m < cfg->n_mechs; m++) {
 			const struct transport_ops *ops = cfg->mechs[m];
@@ -71,16 +81,34 @@ static int plan_cases(const struct config *cfg, struct plan *p)
 					struct case_spec c = {
 						.ops = ops, .pattern = (enum pattern)pat,
 						.msg_bytes = ops->fixed_size ? ops->fixed_size : cfg->sizes[s],
-						.timeout_ns = cfg->timeout_ns, .cpu = { cfg->cpu[0], cfg->cpu[1] },
-						.verify_full = cfg->verify_full,
+						.timeout_ns = cfg->timeout_ns, .cpu = { pl->cpu[0], pl->cpu[1] },
+						.verify_full = cfg->verify_full, .placement = pl->name,
+						.placement_why = pl->why[0] ? pl->why : NULL,
 					};
 					char why[8];
 					p->n_runnable += !case_unsupported(&c, why, sizeof(why));
-					if (plan_add(p, &cap, &c))
+					if (plan_add(p, cap, &c))
 						return -ENOMEM;
 				}
 			}
 		}
+	return 0;
+}
+
+/* The cases of every placement asked for (--placement), or of the one pinning. */
+static int plan_cases(const struct config *cfg, struct plan *p)
+{
+	int cap = 0, n = cfg->n_placements ? cfg->n_placements : 1;
+	for (int i = 0; i < n; i++) {
+		struct placement *pl = &p->placements[i];
+		pl->name = cfg->n_placements ? cfg->placements[i] : NULL;
+		pl->cpu[0] = cfg->cpu[0];
+		pl->cpu[1] = cfg->cpu[1];
+		if (pl->name && topo_pick(pl->name, pl->cpu, pl->why, sizeof(pl->why)) == 0)
+			pl->why[0] = '\0';
+		if (plan_placement(cfg, pl, p, &cap))
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -299,7 +327,9 @@ int bench_run(const struct config *cfg, struct results *res, row_sink sink, void
 	res->started = time(NULL);
 	res->models = json_object();
 	int64_t t0 = now_ns();
-	struct plan plan = { 0 };
+	struct placement placements[MAX_PLACEMENTS];
+	struct plan plan = { .placements = placements };
+	memset(placements, 0, sizeof(placements));
 	if (!res->models || plan_cases(cfg, &plan))
 		return -ENOMEM;
 	int64_t rows_ns, models_ns;

@@ -14,6 +14,7 @@
 
 #include "parse.h"
 #include "registry.h"
+#include "topology.h"
 #include "version.h"
 
 static const uint64_t default_sizes[] = { 64, 512, 4096, 32768, 262144, 1048576 };
@@ -57,8 +58,12 @@ static void print_help(void)
 "  -r, --reps N         repetitions per case, 1..1000 (default 6, the fewest that give a 95%\n"
 "                       interval for the median); rows show their median and interval\n"
 "  -t, --timeout T      longest a single send, receive or attach may block (default 3s)\n"
-"      --pin A,B        CPUs of the two sides (default: the first two this process may use);\n"
+"      --pin A,B        CPUs of the two sides (default: two cores that share the last-level\n"
+"                       cache, else two cores, else the first two this process may use);\n"
 "                       --pin none leaves them to the scheduler\n"
+"      --placement L    run each case once per placement of the two sides: same-cpu,\n"
+"                       smt-sibling, same-llc, cross-llc, cross-node (those this host lacks\n"
+"                       are reported unsupported, with why)\n"
 "      --verify MODE    stream payload checks: sampled (1 in 64, default) or full\n"
 "output:\n"
 "      --json, --csv, --markdown   results on stdout in that format (default: a table)\n"
@@ -72,21 +77,38 @@ static void print_help(void)
 		stdout);
 }
 
-/* The CPUs this process may run on, lowest first. */
-static int allowed_cpus(int *cpus, int max)
+/* The placements --placement accepts, in the order of distance between the two CPUs. */
+static const char *const placement_names[] = { "same-cpu", "smt-sibling", "same-llc", "cross-llc", "cross-node" };
+
+static int parse_placements(const char *arg, struct config *cfg)
 {
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return 0;
-	int n = 0;
-	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
-		if (CPU_ISSET(c, &set))
-			cpus[n++] = c;
-	return n;
+	char buf[256];
+	char *items[MAX_PLACEMENTS + 1];
+	snprintf(buf, sizeof(buf), "%s", arg);
+	int n = strlen(arg) < sizeof(buf) ? parse_list(buf, items, MAX_PLACEMENTS + 1) : -EINVAL;
+	if (n <= 0 || n > MAX_PLACEMENTS)
+		return usage_error("--placement: '%s' is not a list of placements; use e.g. --placement "
+				   "same-cpu,same-llc (names: same-cpu, smt-sibling, same-llc, cross-llc, cross-node)", arg);
+	cfg->n_placements = 0;
+	for (int i = 0; i < n; i++) {
+		const char *known = NULL;
+		for (size_t k = 0; k < sizeof(placement_names) / sizeof(*placement_names); k++)
+			if (strcmp(items[i], placement_names[k]) == 0)
+				known = placement_names[k];
+		if (!known)
+			return usage_error("--placement: unknown placement '%s'; use same-cpu, smt-sibling, same-llc, "
+					   "cross-llc or cross-node", items[i]);
+		for (int j = 0; j < cfg->n_placements; j++)
+			if (cfg->placements[j] == known)
+				return usage_error("--placement: '%s' is given twice", items[i]);
+		cfg->placements[cfg->n_placements++] = known;
+	}
+	return 0;
 }
 
 static int parse_pin(const char *arg, struct config *cfg)
 {
+	cfg->pin_given = true;
 	if (strcmp(arg, "none") == 0) {
 		cfg->cpu[0] = cfg->cpu[1] = -1;
 		return 0;
@@ -229,10 +251,8 @@ static void defaults(struct config *cfg, int argc, char **argv)
 	cfg->format = OUT_TABLE;
 	cfg->argc = argc;
 	cfg->argv = argv;
-	int cpus[2];
-	int n = allowed_cpus(cpus, 2);
-	cfg->cpu[0] = n > 0 ? cpus[0] : -1;
-	cfg->cpu[1] = n > 1 ? cpus[1] : cfg->cpu[0]; /* one CPU: both sides share it */
+	char why[160];
+	topo_default_pair(cfg->cpu, why, sizeof(why)); /* two cores sharing the LLC; one CPU: both sides share it */
 }
 
 /* What the run does when flags left it open. */
@@ -245,6 +265,8 @@ static int complete(struct config *cfg)
 		for (int i = 0; model_registry[i] && i < MAX_MECHS; i++)
 			cfg->models[cfg->n_models++] = model_registry[i];
 	}
+	if (cfg->pin_given && cfg->n_placements)
+		return usage_error("--pin and --placement: choose one; --placement picks the CPUs of each placement itself");
 	if (!cfg->list && cfg->n_mechs == 0 && cfg->n_models == 0)
 		return usage_error("nothing to run: give --all, -m LIST (names from --list), --quick -m LIST "
 				   "or --list; see --help");
@@ -259,7 +281,7 @@ static int complete(struct config *cfg)
 	return 0;
 }
 
-enum { OPT_PIN = 256, OPT_JSON, OPT_CSV, OPT_MARKDOWN, OPT_FORCE, OPT_QUIET, OPT_VERIFY, OPT_BUDGET };
+enum { OPT_PIN = 256, OPT_JSON, OPT_CSV, OPT_MARKDOWN, OPT_FORCE, OPT_QUIET, OPT_VERIFY, OPT_BUDGET, OPT_PLACEMENT };
 
 static const struct option long_opts[] = {
 	{ "all", no_argument, NULL, 'a' },
@@ -281,6 +303,7 @@ static const struct option long_opts[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "verify", required_argument, NULL, OPT_VERIFY },
 	{ "budget", required_argument, NULL, OPT_BUDGET },
+	{ "placement", required_argument, NULL, OPT_PLACEMENT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -299,6 +322,7 @@ static const char *value_form(int opt)
 	case OPT_PIN: return "two CPUs, e.g. --pin 0,1, or --pin none";
 	case OPT_VERIFY: return "sampled or full";
 	case OPT_BUDGET: return "a duration, e.g. 90s, 10m or 1h";
+	case OPT_PLACEMENT: return "placements, e.g. same-cpu,same-llc";
 	default: return "a value";
 	}
 }
@@ -357,6 +381,7 @@ static int apply(int opt, const char *arg, struct config *cfg, bool *fmt_set)
 	case OPT_MARKDOWN: return take_format(cfg, OUT_MARKDOWN, fmt_set);
 	case OPT_FORCE: cfg->force = true; return 0;
 	case OPT_QUIET: cfg->quiet = true; return 0;
+	case OPT_PLACEMENT: return parse_placements(arg, cfg);
 	case OPT_BUDGET:
 		if (parse_budget(arg, &cfg->budget_ns))
 			return usage_error("--budget: '%s' is not a duration from 1s to 24h; use e.g. 90s, 10m or 1h",

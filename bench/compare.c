@@ -54,7 +54,8 @@ static bool same_case(const json_t *a, const json_t *b)
 {
 	return strcmp(doc_str(a, "mechanism"), doc_str(b, "mechanism")) == 0 &&
 	       strcmp(doc_str(a, "pattern"), doc_str(b, "pattern")) == 0 &&
-	       doc_num(a, "size_bytes") == doc_num(b, "size_bytes");
+	       doc_num(a, "size_bytes") == doc_num(b, "size_bytes") &&
+	       strcmp(doc_str(a, "placement"), doc_str(b, "placement")) == 0; /* "" when not swept */
 }
 
 /* The row field holding each repetition's value of a headline figure. */
@@ -128,6 +129,44 @@ static void print_run(const char *label, const char *path, const json_t *doc, FI
 		doc_str(doc, "version"), doc_str(json_object_get(doc, "host"), "git_rev"));
 }
 
+/* The host fields that move figures (host.topology.relation and host.quality's), where both runs record them. */
+static void quality_fields(const json_t *hb, const json_t *hn, json_t *a, json_t *b)
+{
+	static const char *const keys[] = { "hypervisor", "governor", "clocksource" };
+	const json_t *ra = json_object_get(json_object_get(hb, "topology"), "relation");
+	const json_t *rb = json_object_get(json_object_get(hn, "topology"), "relation");
+	if (ra && rb) {
+		json_object_set(a, "relation", (json_t *)ra);
+		json_object_set(b, "relation", (json_t *)rb);
+	}
+	const json_t *qa = json_object_get(hb, "quality"), *qb = json_object_get(hn, "quality");
+	for (int i = 0; i < 3; i++) {
+		const json_t *x = json_object_get(qa, keys[i]), *y = json_object_get(qb, keys[i]);
+		if (x && y) {
+			json_object_set(a, keys[i], (json_t *)x);
+			json_object_set(b, keys[i], (json_t *)y);
+		}
+	}
+}
+
+/* Differences in what the host permitted: placement, hypervisor, governor, clocksource, and a large change in steal. */
+static int quality_context(const json_t *hb, const json_t *hn, FILE *out)
+{
+	json_t *a = json_object(), *b = json_object();
+	quality_fields(hb, hn, a, b);
+	int n = diff_fields("host quality differs:", a, b, NULL, out);
+	json_decref(a);
+	json_decref(b);
+	double sa = doc_num(json_object_get(hb, "quality"), "steal_pct");
+	double sb = doc_num(json_object_get(hn, "quality"), "steal_pct");
+	double lo = fmin(sa, sb), hi = fmax(sa, sb);
+	if (isfinite(sa) && isfinite(sb) && hi - lo >= 1 && hi >= 2 * lo) { /* 1 point and twice: beyond tick noise */
+		fprintf(out, "CPU time the hypervisor took differs: steal %.2g%% vs %.2g%%\n", sa, sb);
+		n++;
+	}
+	return n;
+}
+
 static void print_context(const char *base_path, const json_t *base, const char *new_path, const json_t *new,
 			  FILE *out)
 {
@@ -140,6 +179,7 @@ static void print_context(const char *base_path, const json_t *base, const char 
 	differ += diff_fields("configurations differ:", json_object_get(base, "config"), json_object_get(new, "config"),
 			      NULL, out);
 	diff_fields("builds differ:", hb, hn, build_keys, out);
+	differ += quality_context(hb, hn, out);
 	if (!differ)
 		fputs("same host (kernel, CPU model, CPU count) and same configuration\n", out);
 	fputs("\nratio = new/base. RTT: lower is better, so below 1.00x is better; MB/s: higher is better.\n"
@@ -153,16 +193,25 @@ static void print_context(const char *base_path, const json_t *base, const char 
 }
 
 /* Width of the mechanism column: the longest name in either run. */
+/* A row's name: the mechanism, and its placement when the run swept placements ("pipe@same-cpu"). */
+static const char *case_name(const json_t *r, char *buf, size_t len)
+{
+	const char *pl = doc_str(r, "placement");
+	snprintf(buf, len, "%s%s%s", doc_str(r, "mechanism"), *pl ? "@" : "", pl);
+	return buf;
+}
+
 static int name_width(const json_t *a, const json_t *b)
 {
 	int w = (int)strlen("mechanism");
+	char name[96];
 	const json_t *docs[2] = { a, b };
 	for (int d = 0; d < 2; d++) {
 		size_t i;
 		json_t *r;
 		json_array_foreach(json_object_get(docs[d], "results"), i, r)
-			if ((int)strlen(doc_str(r, "mechanism")) > w)
-				w = (int)strlen(doc_str(r, "mechanism"));
+			if ((int)strlen(case_name(r, name, sizeof(name))) > w)
+				w = (int)strlen(name);
 	}
 	return w;
 }
@@ -289,7 +338,8 @@ static void print_pair(int w, const json_t *b, const json_t *n, FILE *out)
 	const json_t *any = b ? b : n;
 	char size[16];
 	format_size((uint64_t)doc_num(any, "size_bytes"), size, sizeof(size));
-	fprintf(out, "%-*s %-8s %5s", w, doc_str(any, "mechanism"), doc_str(any, "pattern"), size);
+	char name[96];
+	fprintf(out, "%-*s %-8s %5s", w, case_name(any, name, sizeof(name)), doc_str(any, "pattern"), size);
 	if (!b || !n || strcmp(doc_str(b, "status"), "ok") || strcmp(doc_str(n, "status"), "ok")) {
 		fprintf(out, "  base: %s, new: %s\n", b ? doc_str(b, "status") : "not run", n ? doc_str(n, "status") : "not run");
 		return;

@@ -11,6 +11,7 @@
 
 #define MAX_SIZES 64
 #define MAX_MECHS 64
+#define MAX_PLACEMENTS 5
 
 enum out_format { OUT_TABLE, OUT_JSON, OUT_CSV, OUT_MARKDOWN };
 
@@ -28,6 +29,9 @@ struct config {
 	int64_t budget_ns;      /* --budget: the whole run's time; 0: about a minute (--all) */
 	int reps;
 	int cpu[2];             /* -1, -1 with --pin none */
+	bool pin_given;         /* --pin was on the command line */
+	const char *placements[MAX_PLACEMENTS]; /* --placement: run every case once per placement */
+	int n_placements;
 	bool all, quick, list, quiet, force, verify_full;
 	enum out_format format;
 	const char *out_dir;

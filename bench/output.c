@@ -2,6 +2,7 @@
 #include "output.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "host.h"
@@ -35,10 +36,28 @@ const char *fmt_rate(double b, char *buf, size_t len)
 	return buf;
 }
 
+/* A small ratio as JSON, four significant figures (a switch per message is 1.0, or 0.0002). */
+static json_t *jprecise(double v)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%.4g", v);
+	return isfinite(v) ? json_real(strtod(buf, NULL)) : json_null();
+}
+
 /* A measured double as JSON: rounded to a sensible precision; null when not a number. */
 static json_t *jnum(double v)
 {
 	return isfinite(v) ? json_real(round(v * 100) / 100) : json_null();
+}
+
+/* The row's CPU cost: per side and together, per message; switches per message. */
+static json_t *cpu_json(const struct row *r)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "a_ns", jnum(r->cpu.a_ns), "b_ns",
+			 jnum(r->cpu.b_ns), "per_msg_ns", jnum(r->cpu.per_msg_ns), "cores_busy",
+			 json_real(round(r->cpu.cores_busy * 1000) / 1000), "a_vcsw", jprecise(r->cpu.a_vcsw),
+			 "a_ivcsw", jprecise(r->cpu.a_ivcsw), "b_vcsw", jprecise(r->cpu.b_vcsw), "b_ivcsw",
+			 jprecise(r->cpu.b_ivcsw));
 }
 
 json_t *row_json(const struct row *r)
@@ -46,6 +65,10 @@ json_t *row_json(const struct row *r)
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "mechanism", r->ops->name, "group",
 			      r->ops->group, "pattern", pattern_name(r->pattern), "size_bytes",
 			      (json_int_t)r->size_bytes, "status", row_status_name(r->status));
+	if (r->placement) {
+		json_object_set_new(o, "placement", json_string(r->placement));
+		json_object_set_new(o, "cpus", r->cpus[0] < 0 ? json_null() : json_pack("[i, i]", r->cpus[0], r->cpus[1]));
+	}
 	if (r->status != ROW_OK) {
 		json_object_set_new(o, "reason", json_string(r->reason));
 		if (r->status == ROW_UNSUPPORTED)
@@ -70,6 +93,10 @@ json_t *row_json(const struct row *r)
 		json_object_set_new(o, r->has_rtt ? "reps_rtt_ns_p50" : "reps_bytes_per_s", reps);
 		if (isfinite(r->floor_ratio))
 			json_object_set_new(o, "floor_ratio", json_real(round(r->floor_ratio * 1000) / 1000));
+		if (isfinite(r->floor_ratio) && r->floor)
+			json_object_set_new(o, "floor", json_string(r->floor));
+		if (r->has_cpu)
+			json_object_set_new(o, "cpu", cpu_json(r));
 	}
 	json_object_set_new(o, "samples", json_integer((json_int_t)r->samples));
 	json_object_set_new(o, "duration_s", json_real((double)r->duration_ns / 1e9));
@@ -110,7 +137,7 @@ json_t *results_json(const struct config *cfg, const struct results *res)
 	for (int i = 0; i < res->n_rows; i++)
 		json_array_append_new(rows, row_json(&res->rows[i]));
 	return json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:O}", "tool", "ipcbench", "version",
-			 IPCBENCH_VERSION, "schema", 1, "run", run, "host", host_json(), "config",
+			 IPCBENCH_VERSION, "schema", 1, "run", run, "host", host_json(cfg->cpu), "config",
 			 config_json(cfg, res), "results", rows, "models", res->models);
 }
 
@@ -211,16 +238,17 @@ int write_csv(const json_t *doc, FILE *out)
 
 void table_header(FILE *out)
 {
-	fprintf(out, "%-15s %-8s %6s %-6s %10s %9s %9s %11s %8s %7s %7s\n", "mechanism", "pattern", "size",
-		"status", "p50 rtt", "p99 rtt", "p99.9", "MB/s", "msgs/s", "ci95 +-", "x floor");
+	fprintf(out, "%-15s %-8s %6s %-6s %10s %9s %9s %11s %8s %9s %7s %15s\n", "mechanism", "pattern", "size",
+		"status", "p50 rtt", "p99 rtt", "p99.9", "MB/s", "msgs/s", "cpu/msg", "ci95 +-", "x floor");
 	fflush(out);
 }
 
 /* The 95% interval's half-width as a share of the headline: "2.1%", or "-" without one. */
 static const char *fmt_ci(double low, double high, double head, char *buf, size_t len)
 {
+	double pct = 100 * (high - low) / 2 / head;
 	if (isfinite(low) && isfinite(high) && head > 0)
-		snprintf(buf, len, "%.1f%%", 100 * (high - low) / 2 / head);
+		snprintf(buf, len, pct < 1000 ? "%.1f%%" : ">999%%", pct);
 	else
 		snprintf(buf, len, "-");
 	return buf;
@@ -233,9 +261,20 @@ static const char *fmt_headline(const char *figure, bool noisy, char *buf, size_
 	return buf;
 }
 
+/* A row over its floor, "1.45x wake", or "-" without one (results from before floor kinds: "1.45x"). */
+static const char *fmt_floor(double ratio, const char *floor, char *buf, size_t len)
+{
+	if (!isfinite(ratio))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, ratio >= 100 ? "%.0fx%s%s" : ratio >= 10 ? "%.1fx%s%s" : ratio >= 0.1 ? "%.2fx%s%s"
+			 : "%.2gx%s%s", ratio, floor ? " " : "", floor ? floor : "");
+	return buf;
+}
+
 void table_row(const struct row *r, FILE *out)
 {
-	char size[16], a[24], head[32], b[24], c[24], ci[16], flr[16], mbps[24];
+	char size[16], a[24], head[32], b[24], c[24], ci[16], flr[40], mbps[24], cpu[24];
 	format_size(r->size_bytes, size, sizeof(size));
 	fprintf(out, "%-15s %-8s %6s %-6s ", r->ops->name, pattern_name(r->pattern), size,
 		r->status == ROW_OK ? "ok" : r->status == ROW_FAILED ? "FAILED" : "unsup");
@@ -245,14 +284,15 @@ void table_row(const struct row *r, FILE *out)
 		return;
 	}
 	fmt_ci(r->ci95_low, r->ci95_high, row_headline(r), ci, sizeof(ci));
-	snprintf(flr, sizeof(flr), isfinite(r->floor_ratio) ? "%.2fx" : "-", r->floor_ratio);
+	fmt_floor(r->floor_ratio, r->floor, flr, sizeof(flr));
 	snprintf(mbps, sizeof(mbps), "%.1f", r->bytes_per_s / 1e6);
 	if (r->has_rtt)
 		fprintf(out, "%10s %9s %9s %11s ", fmt_headline(fmt_ns(r->rtt_ns.p50, a, sizeof(a)), r->noisy, head,
 			sizeof(head)), fmt_ns(r->rtt_ns.p99, b, sizeof(b)), fmt_ns(r->rtt_ns.p999, c, sizeof(c)), mbps);
 	else
 		fprintf(out, "%10s %9s %9s %11s ", "-", "-", "-", fmt_headline(mbps, r->noisy, head, sizeof(head)));
-	fprintf(out, "%8.3g %7s %7s\n", r->msgs_per_s, ci, flr);
+	fmt_ns(r->has_cpu ? r->cpu.per_msg_ns : NAN, cpu, sizeof(cpu));
+	fprintf(out, "%8.3g %9s %7s %15s\n", r->msgs_per_s, cpu, ci, flr);
 	fflush(out);
 }
 
@@ -309,9 +349,7 @@ void write_markdown(const json_t *doc, FILE *out)
 		fmt_ci(jget(r, "ci95", "low"), jget(r, "ci95", "high"), head, ci, sizeof(ci));
 		double flr = jget(r, "floor_ratio", NULL);
 		fprintf(out, " %s%s | %s | %s | %s | %s |", pingpong ? noisy : "", a, b, c, mbps, ci);
-		if (isfinite(flr))
-			fprintf(out, " %.2fx |\n", flr);
-		else
-			fputs(" - |\n", out);
+		char fl[40];
+		fprintf(out, " %s |\n", fmt_floor(flr, json_string_value(json_object_get(r, "floor")), fl, sizeof(fl)));
 	}
 }

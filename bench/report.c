@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "bundle.h"
+#include "host.h"
 #include "output.h"
 #include "parse.h"
 
@@ -149,6 +150,18 @@ static const char *fmt_ratio(double r, char *buf, size_t len)
 	return buf;
 }
 
+/* A row over the floor of its kind, "1.45x wake", or "-" without one. */
+static const char *fmt_floor(const json_t *r, char *buf, size_t len)
+{
+	const char *floor = doc_str(r, "floor");
+	double ratio = doc_num(r, "floor_ratio");
+	fmt_ratio(ratio, buf, len);
+	size_t at = strlen(buf);
+	if (*floor && isfinite(ratio) && at + 1 < len)
+		snprintf(buf + at, len - at, " %s", floor);
+	return buf;
+}
+
 /* The 95% interval's half-width as a share of the headline, "+-2.1%", or "-" without one. */
 static const char *fmt_ci(const json_t *r, double head, char *buf, size_t len)
 {
@@ -255,6 +268,193 @@ static void limits_line(const json_t *limits, FILE *out)
 		fputs("not recorded", out);
 }
 
+/* --- host topology, quality and warnings (host.topology, host.quality, host.warnings) --- */
+
+/* A JSON array of CPU numbers, lowest first, as ranges: "0-3,8". */
+static const char *cpu_ranges(const json_t *list, char *buf, size_t len)
+{
+	size_t i, used = 0, n = json_array_size(list);
+	json_t *v;
+	buf[0] = '\0';
+	json_array_foreach(list, i, v) {
+		json_int_t c = json_integer_value(v);
+		bool starts = i == 0 || json_integer_value(json_array_get(list, i - 1)) != c - 1;
+		bool ends = i + 1 == n || json_integer_value(json_array_get(list, i + 1)) != c + 1;
+		if (used < len && starts)
+			used += (size_t)snprintf(buf + used, len - used, "%s%" JSON_INTEGER_FORMAT, used ? "," : "", c);
+		else if (used < len && ends)
+			used += (size_t)snprintf(buf + used, len - used, "-%" JSON_INTEGER_FORMAT, c);
+	}
+	return buf;
+}
+
+/* "CPU 3 (core 1, package 0, node 0)", leaving out what sysfs did not say. */
+static void cpu_place_text(const json_t *c, FILE *out)
+{
+	static const char *const keys[] = { "core", "package", "node" };
+	fprintf(out, "CPU %.0f (", doc_num(c, "cpu"));
+	for (int k = 0, n = 0; k < 3; k++)
+		if (isfinite(doc_num(c, keys[k])))
+			fprintf(out, "%s%s %.0f", n++ ? ", " : "", keys[k], doc_num(c, keys[k]));
+	fputc(')', out);
+}
+
+static bool json_list_has(const json_t *list, double v)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach(list, i, x)
+		if (json_is_integer(x) && (double)json_integer_value(x) == v)
+			return true;
+	return false;
+}
+
+/* The caches side A's CPU shares with side B's: "L2 1 MiB, L3 32 MiB (CPUs 0-7)". */
+static void shared_caches_text(const json_t *a, const json_t *b, FILE *out)
+{
+	size_t i, n = 0;
+	json_t *c;
+	json_array_foreach(json_object_get(a, "caches"), i, c) {
+		const json_t *with = json_object_get(c, "shared_with");
+		if (!json_list_has(with, doc_num(b, "cpu")) || strcmp(doc_str(c, "type"), "Instruction") == 0)
+			continue;
+		char size[24] = "", cpus[128];
+		if (isfinite(doc_num(c, "size_bytes")))
+			fmt_bytes((uint64_t)doc_num(c, "size_bytes"), size, sizeof(size));
+		fprintf(out, "%s L%.0f %s (CPUs %s)", n++ ? "," : "; they share", doc_num(c, "level"), size,
+			cpu_ranges(with, cpus, sizeof(cpus)));
+	}
+	if (!n)
+		fputs("; they share no cache", out);
+}
+
+static const char *relation_text(const char *relation)
+{
+	static const char *const text[][2] = {
+		{ "same-cpu", "both on one CPU, taking turns" },
+		{ "smt-sibling", "two hardware threads of one core (SMT siblings)" },
+		{ "same-llc", "different cores sharing the last-level cache" },
+		{ "cross-llc", "different cores with separate last-level caches, on one NUMA node" },
+		{ "cross-node", "different NUMA nodes" },
+	};
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		if (strcmp(relation, text[i][0]) == 0)
+			return text[i][1];
+	return "this kernel does not say what they share";
+}
+
+static void topology_line(const json_t *topo, FILE *out)
+{
+	if (!topo)
+		return;
+	const json_t *cpus = json_object_get(topo, "cpus");
+	const json_t *a = json_array_get(cpus, 0), *b = json_array_get(cpus, 1);
+	const char *relation = doc_str(topo, "relation");
+	if (!json_is_object(a) || !json_is_object(b)) {
+		fputs("- **Topology:** not pinned (`--pin none`): the sides ran wherever the scheduler put them\n", out);
+		return;
+	}
+	fputs("- **Topology:** side A on ", out);
+	cpu_place_text(a, out);
+	if (doc_num(a, "cpu") != doc_num(b, "cpu")) {
+		fputs(", side B on ", out);
+		cpu_place_text(b, out);
+	}
+	fprintf(out, ": %s (`%s`)", relation_text(relation), relation);
+	if (doc_num(a, "cpu") != doc_num(b, "cpu"))
+		shared_caches_text(a, b, out);
+	fputs("\n", out);
+}
+
+static void quality_line(const json_t *q, FILE *out)
+{
+	if (!q)
+		return;
+	char hv[80] = "no hypervisor detected";
+	if (*doc_str(q, "hypervisor"))
+		snprintf(hv, sizeof(hv), "virtual machine (%s)", doc_str(q, "hypervisor"));
+	fprintf(out, "- **Host quality:** %s", hv);
+	if (isfinite(doc_num(q, "steal_pct")))
+		fprintf(out, "; steal %.2f%% of CPU time over %.1f s of the run", doc_num(q, "steal_pct"),
+			doc_num(q, "steal_window_s"));
+	if (isfinite(doc_num(q, "loadavg")))
+		fprintf(out, "; load average %.2f at the start", doc_num(q, "loadavg"));
+	fprintf(out, "; governor %s", *doc_str(q, "governor") ? doc_str(q, "governor") : "not exposed (no cpufreq)");
+	const json_t *boost = json_object_get(q, "boost");
+	if (json_is_boolean(boost))
+		fprintf(out, "; boost %s", json_is_true(boost) ? "on" : "off");
+	if (*doc_str(q, "clocksource"))
+		fprintf(out, "; clocksource %s", doc_str(q, "clocksource"));
+	if (*doc_str(q, "mitigations"))
+		fprintf(out, "; CPU vulnerabilities: %s", doc_str(q, "mitigations"));
+	fputs("\n", out);
+}
+
+/* The p50 RTT of a mechanism's first ok row, NAN when the run has none. */
+static double row_p50(const json_t *doc, const char *mechanism)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(doc, "results"), i, r)
+		if (strcmp(doc_str(r, "mechanism"), mechanism) == 0 && status_is(r, "ok"))
+			return doc_num(json_object_get(r, "rtt_ns"), "p50");
+	return NAN;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* What a warning cost in this run, as far as its rows show it; with_noise: also how many rows are noisy. */
+static void warning_effect(const json_t *doc, const char *w, bool with_noise, FILE *out)
+{
+	char t[24];
+	double wake = row_p50(doc, "floor-wake"), line = row_p50(doc, "floor-cacheline");
+	bool vm = starts_with(w, HOST_WARN_VM), steal = starts_with(w, HOST_WARN_STEAL);
+	if ((vm || steal || starts_with(w, HOST_WARN_GOVERNOR)) && isfinite(wake))
+		fprintf(out, " Here a round trip of two wake-ups between the two CPUs takes %s (floor-wake p50)%s.",
+			fmt_ns(wake, t, sizeof(t)), vm ? "; on bare metal it is typically a few us" : "");
+	if (vm && isfinite(line))
+		fprintf(out, " A cache line's round trip between the two CPUs: %s (floor-cacheline p50).",
+			fmt_ns(line, t, sizeof(t)));
+	if (!with_noise)
+		return;
+	size_t i, rows = 0, noisy = 0;
+	json_t *r;
+	json_array_foreach(json_object_get(doc, "results"), i, r) {
+		bool has_interval = json_is_object(json_object_get(r, "ci95")); /* -r 6 and up */
+		rows += has_interval;
+		noisy += has_interval && json_is_true(json_object_get(r, "noisy"));
+	}
+	if (rows)
+		fprintf(out, " In this run %zu of %zu rows are noisy (`~`: 95%% interval wider than +-5%%).", noisy, rows);
+}
+
+static void warnings_list(const json_t *doc, const json_t *warnings, FILE *out)
+{
+	if (!json_is_array(warnings))
+		return;
+	if (!json_array_size(warnings)) {
+		fputs("- **Warnings:** none: no virtual machine, steal, powersave governor or load was detected\n", out);
+		return;
+	}
+	fputs("- **Warnings** (also printed on stderr when the run started, steal when it ended):\n", out);
+	size_t i, noise_at = SIZE_MAX; /* the noisy rows are told once, after the last warning they follow from */
+	json_t *w;
+	json_array_foreach(warnings, i, w) {
+		const char *s = json_is_string(w) ? json_string_value(w) : "";
+		if (starts_with(s, HOST_WARN_STEAL) || starts_with(s, HOST_WARN_LOAD))
+			noise_at = i;
+	}
+	json_array_foreach(warnings, i, w) {
+		const char *s = json_is_string(w) ? json_string_value(w) : "";
+		fprintf(out, "  - %s.", s);
+		warning_effect(doc, s, i == noise_at, out);
+		fputs("\n", out);
+	}
+}
+
 static void host_section(const json_t *doc, FILE *out)
 {
 	const json_t *host = json_object_get(doc, "host"), *cfg = json_object_get(doc, "config");
@@ -286,6 +486,9 @@ static void host_section(const json_t *doc, FILE *out)
 			json_integer_value(json_array_get(pin, 0)), json_integer_value(json_array_get(pin, 1)));
 	else
 		fputs("- **Pinning:** none (`--pin none`): the scheduler placed both sides\n", out);
+	topology_line(json_object_get(host, "topology"), out);
+	quality_line(json_object_get(host, "quality"), out);
+	warnings_list(doc, json_object_get(host, "warnings"), out);
 	fprintf(out, "- **Verification:** every message's header is checked (lost, duplicate, reordered, corrupt); "
 		     "pingpong checks every payload, stream the payload of %s\n",
 		*doc_str(cfg, "verify_stream_payload") ? doc_str(cfg, "verify_stream_payload") : "sampled messages");
@@ -456,6 +659,20 @@ static void glance_section(const json_t *doc, FILE *out)
 	      "Percentiles, floor ratios and intervals are in the sections below.\n\n", out);
 }
 
+/* Two cells: both sides' CPU time per message (or round trip), and cores kept busy. */
+static void cpu_cells(struct mdtable *t, const json_t *r)
+{
+	const json_t *cpu = json_object_get(r, "cpu");
+	char a[24], b[24];
+	double busy = doc_num(cpu, "cores_busy");
+	md_cell(t, "%s", fmt_ns(doc_num(cpu, "per_msg_ns"), a, sizeof(a)));
+	if (isfinite(busy))
+		snprintf(b, sizeof(b), "%.2f", busy);
+	else
+		snprintf(b, sizeof(b), "-");
+	md_cell(t, "%s", b);
+}
+
 static void pingpong_section(const json_t *doc, const struct chart_set *set, FILE *out)
 {
 	const json_t *results = json_object_get(doc, "results");
@@ -471,9 +688,9 @@ static void pingpong_section(const json_t *doc, const struct chart_set *set, FIL
 	charts_section(set, "percentiles-", out);
 	charts_section(set, "floor-", out);
 	static const char *const head[] = { "mechanism", "group", "size", "p50 RTT", "p99 RTT", "p99.9 RTT",
-					    "MB/s", "x floor", "ci95" };
+					    "MB/s", "CPU/RTT", "cores busy", "x floor", "ci95" };
 	struct mdtable t;
-	md_header(&t, "lllrrrrrr", head);
+	md_header(&t, "lllrrrrrrrr", head);
 	size_t i;
 	json_t *r;
 	json_array_foreach(results, i, r) {
@@ -487,7 +704,8 @@ static void pingpong_section(const json_t *doc, const struct chart_set *set, FIL
 		md_cell(&t, "%s", fmt_rtt(r, "p99", b, sizeof(b)));
 		md_cell(&t, "%s", fmt_rtt(r, "p999", c, sizeof(c)));
 		md_cell(&t, "%s", fmt_mbps(doc_num(r, "bytes_per_s"), a, sizeof(a)));
-		md_cell(&t, "%s", fmt_ratio(doc_num(r, "floor_ratio"), b, sizeof(b)));
+		cpu_cells(&t, r);
+		md_cell(&t, "%s", fmt_floor(r, b, sizeof(b)));
 		md_cell(&t, "%s", fmt_ci(r, doc_num(json_object_get(r, "rtt_ns"), "p50"), c, sizeof(c)));
 	}
 	md_print(&t, out);
@@ -503,9 +721,10 @@ static void stream_section(const json_t *doc, const struct chart_set *set, FILE 
 	      "A sends back to back, B receives and checks; throughput is B's bytes over B's time from first "
 	      "to last message. Median of the repetitions, with its 95% interval; `~` marks a noisy row.\n\n", out);
 	charts_section(set, "throughput-", out);
-	static const char *const head[] = { "mechanism", "group", "size", "MB/s", "msgs/s", "x floor", "ci95" };
+	static const char *const head[] = { "mechanism", "group", "size", "MB/s", "msgs/s", "CPU/msg", "cores busy",
+					    "x floor", "ci95" };
 	struct mdtable t;
-	md_header(&t, "lllrrrr", head);
+	md_header(&t, "lllrrrrrr", head);
 	size_t i;
 	json_t *r;
 	json_array_foreach(results, i, r) {
@@ -518,7 +737,8 @@ static void stream_section(const json_t *doc, const struct chart_set *set, FILE 
 		md_cell(&t, "%s", size_of(r, s, sizeof(s)));
 		md_cell(&t, "%s%s", noisy_mark(r), fmt_mbps(doc_num(r, "bytes_per_s"), a, sizeof(a)));
 		md_cell(&t, "%s", fmt_count(mps, s, sizeof(s)));
-		md_cell(&t, "%s", fmt_ratio(doc_num(r, "floor_ratio"), a, sizeof(a)));
+		cpu_cells(&t, r);
+		md_cell(&t, "%s", fmt_floor(r, a, sizeof(a)));
 		md_cell(&t, "%s", fmt_ci(r, doc_num(r, "bytes_per_s"), a, sizeof(a)));
 	}
 	md_print(&t, out);
@@ -653,9 +873,18 @@ static void reading_section(const json_t *doc, FILE *out)
 	      "results.json says how many there were.\n"
 	      "- **MB/s** is 10^6 bytes per second. For stream rows it is what the receiver got; for pingpong "
 	      "rows it counts both directions over the sum of the round trips (checking time is not in it).\n"
-	      "- **x floor** is the row over the hardware floor measured between the same two CPUs in the same "
-	      "run: p50 RTT over the `floor-cacheline` p50 (one cache line bouncing between the CPUs), or "
-	      "MB/s over `floor-memcpy` at the same size. `-` means the floor was not part of the run.\n"
+	      "- **x floor** is the row over the floor of its kind, measured between the same two CPUs in the "
+	      "same run; the word after the ratio names it. `cacheline`: p50 RTT over `floor-cacheline` (one "
+	      "64 B cache line bounced between the CPUs by spinning), for pingpong rows of mechanisms that spin "
+	      "(shm-spin, and shm and thread-ring, which spin before they sleep). `wake`: p50 RTT over "
+	      "`floor-wake` (a 64 B round trip where each side sleeps on a futex until the other wakes it), for "
+	      "pingpong rows of mechanisms that sleep (pipes, sockets, mq, shm-sem, thread-mutex, zmq): a "
+	      "sleeping row pays for waking a CPU, so near 1x means it costs little more than the wake-up. "
+	      "`xcopy`: MB/s over `floor-xcopy` at the same size (B copying out what A has just copied in, "
+	      "cache to cache between the CPUs), for stream rows. No mechanism of a kind should beat its floor "
+	      "by more than the noise: RTT ratios are at least about 1x, bandwidth ratios at most about 1x. "
+	      "`floor-memcpy` (one CPU copying, no peer) is shown for reference only. `-` means the row's floor "
+	      "was not part of the run.\n"
 	      "- **ci95** is a 95% confidence interval for the headline figure (p50 RTT for pingpong, MB/s for "
 	      "stream), shown as its half-width: the order statistics of the repetitions' values that cover the "
 	      "median with at least 95% probability, whatever their distribution (with 6 repetitions, their "

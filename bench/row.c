@@ -1,4 +1,4 @@
-/* Reducing repetitions to a row, and relating rows to the hardware floor. */
+/* Reducing repetitions to a row, and relating each row to the floor of its kind. */
 #include "row.h"
 
 #include <math.h>
@@ -106,6 +106,40 @@ static void stream_figures(struct row *r, const struct rep_result *reps, int n)
 	r->bytes_per_s = median(bytes, n);
 }
 
+/*
+ * What the row cost the host: each side's CPU time and context switches over
+ * its timed span, pooled over the repetitions and divided by the timed
+ * messages; cores_busy relates both sides' CPU to the span's wall time.
+ */
+static void cpu_figures(struct row *r, const struct rep_result *reps, int n)
+{
+	double cpu[2] = { 0, 0 }, vcsw[2] = { 0, 0 }, ivcsw[2] = { 0, 0 }, wall = 0, msgs = 0;
+	for (int i = 0; i < n; i++) {
+		for (int side = 0; side < 2; side++) {
+			cpu[side] += (double)reps[i].cpu[side].cpu_ns;
+			vcsw[side] += (double)reps[i].cpu[side].vcsw;
+			ivcsw[side] += (double)reps[i].cpu[side].ivcsw;
+		}
+		/* the side that times the row: A in pingpong, B in stream and solo rows */
+		const struct cpu_use *timed = &reps[i].cpu[reps[i].cpu[TP_SIDE_A].wall_ns ? TP_SIDE_A : TP_SIDE_B];
+		if (r->pattern == PAT_STREAM)
+			timed = &reps[i].cpu[TP_SIDE_B];
+		wall += (double)timed->wall_ns;
+		msgs += (double)reps[i].msgs;
+	}
+	if (msgs <= 0 || wall <= 0 || cpu[0] + cpu[1] <= 0)
+		return;
+	r->has_cpu = true;
+	r->cpu.a_ns = cpu[0] / msgs;
+	r->cpu.b_ns = cpu[1] / msgs;
+	r->cpu.per_msg_ns = (cpu[0] + cpu[1]) / msgs;
+	r->cpu.cores_busy = (cpu[0] + cpu[1]) / wall;
+	r->cpu.a_vcsw = vcsw[0] / msgs;
+	r->cpu.a_ivcsw = ivcsw[0] / msgs;
+	r->cpu.b_vcsw = vcsw[1] / msgs;
+	r->cpu.b_ivcsw = ivcsw[1] / msgs;
+}
+
 /* Spread, the 95% interval and the noisy mark, all around the headline over the repetitions. */
 static void confidence(struct row *r)
 {
@@ -124,6 +158,9 @@ void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_re
 	r->ops = c->ops;
 	r->pattern = c->pattern;
 	r->size_bytes = c->msg_bytes;
+	r->placement = c->placement;
+	r->cpus[0] = c->cpu[0];
+	r->cpus[1] = c->cpu[1];
 	r->spread_pct = NAN;
 	r->ci95_low = r->ci95_high = NAN;
 	r->floor_ratio = NAN;
@@ -153,30 +190,48 @@ void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_re
 		pingpong_figures(r, reps, n);
 	else
 		stream_figures(r, reps, n);
+	cpu_figures(r, reps, n);
 	confidence(r);
 }
 
-static bool is_floor(const struct row *r)
+/* The kind of floor a row is read over: what it cannot do better than (docs/methodology.md). */
+static const char *floor_kind(const struct row *r)
 {
-	return r->status == ROW_OK && strcmp(r->ops->group, "floor") == 0;
+	if (r->pattern == PAT_STREAM)
+		return "xcopy"; /* B copies out what A copied in, between the two CPUs */
+	return r->ops->flags & (TP_SPIN_ONLY | TP_SPINS_FIRST) ? "cacheline" : "wake";
+}
+
+static bool in_floor_group(const struct row *r)
+{
+	return strcmp(r->ops->group, "floor") == 0;
+}
+
+/*
+ * A floor row between two CPUs is the floor of its own kind, for rows between
+ * the same two CPUs (--placement runs the floors once per placement);
+ * floor-memcpy (one CPU, solo) is the floor of none.
+ */
+static bool is_floor_of(const struct row *f, const struct row *r, const char *kind)
+{
+	return f->status == ROW_OK && in_floor_group(f) && !f->ops->solo && strcmp(floor_kind(f), kind) == 0 &&
+	       (f->has_rtt || f->size_bytes == r->size_bytes) && f->cpus[0] == r->cpus[0] &&
+	       f->cpus[1] == r->cpus[1];
 }
 
 void rows_apply_floor(struct row *rows, int n)
 {
-	const struct row *lat = NULL;
-	for (int i = 0; i < n; i++)
-		if (is_floor(&rows[i]) && rows[i].has_rtt)
-			lat = &rows[i];
 	for (int i = 0; i < n; i++) {
 		struct row *r = &rows[i];
-		if (r->status != ROW_OK || is_floor(r))
+		if (r->status != ROW_OK || in_floor_group(r))
 			continue;
-		if (r->has_rtt && lat) {
-			r->floor_ratio = r->rtt_ns.p50 / lat->rtt_ns.p50;
-			continue;
+		const char *kind = floor_kind(r);
+		for (int j = 0; j < n; j++) {
+			const struct row *f = &rows[j];
+			if (!is_floor_of(f, r, kind))
+				continue;
+			r->floor = kind;
+			r->floor_ratio = r->has_rtt ? r->rtt_ns.p50 / f->rtt_ns.p50 : r->bytes_per_s / f->bytes_per_s;
 		}
-		for (int j = 0; j < n && !r->has_rtt; j++)
-			if (is_floor(&rows[j]) && !rows[j].has_rtt && rows[j].size_bytes == r->size_bytes)
-				r->floor_ratio = r->bytes_per_s / rows[j].bytes_per_s;
 	}
 }

@@ -20,6 +20,8 @@ struct row {
 	const struct transport_ops *ops;
 	enum pattern pattern;
 	uint64_t size_bytes;
+	const char *placement; /* --placement: how the two sides' CPUs relate; NULL when not swept */
+	int cpus[2];           /* the CPUs the sides were pinned to; -1 unpinned */
 	enum row_status status;
 	char reason[256];
 	bool has_rtt;
@@ -32,7 +34,15 @@ struct row {
 	double spread_pct;   /* (max - min) / median of the headline figure; NAN with one repetition */
 	double ci95_low, ci95_high; /* around the headline, distribution-free; NAN below 6 repetitions */
 	bool noisy;          /* the interval's half-width exceeds 5% of the headline */
-	double floor_ratio;  /* over the hardware floor; NAN when there is none */
+	double floor_ratio;  /* over the floor of its kind; NAN when there is none */
+	const char *floor;   /* what floor_ratio divides by: "cacheline", "wake" or "xcopy"; NULL without one */
+	bool has_cpu;        /* the CPU block below is measured */
+	struct {
+		double a_ns, b_ns;     /* each side's CPU time per message (pingpong: per round trip) */
+		double per_msg_ns;     /* both sides together */
+		double cores_busy;     /* both sides' CPU time over the timed span's wall time */
+		double a_vcsw, a_ivcsw, b_vcsw, b_ivcsw; /* context switches per message */
+	} cpu;               /* over all repetitions pooled */
 	int reps;            /* repetitions that make up the row */
 	double rep_headline[ROW_MAX_REPS]; /* each repetition's p50 RTT (ns) or bytes per second */
 	int64_t duration_ns; /* timed span of each repetition */
@@ -59,7 +69,13 @@ const char *row_status_name(enum row_status s);
  */
 void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_result *reps, int n);
 
-/** Set floor_ratio on every ok row from the floor rows among them. */
+/**
+ * Set floor_ratio and floor on every ok row from the floor rows among them
+ * (docs/methodology.md, Floors): a pingpong row of a mechanism that spins
+ * (TP_SPIN_ONLY, TP_SPINS_FIRST) is read over floor-cacheline, one that sleeps
+ * over floor-wake, a stream row over floor-xcopy at its size. Floor rows get
+ * neither, nor does a row whose floor is not among the rows.
+ */
 void rows_apply_floor(struct row *rows, int n);
 
 #endif

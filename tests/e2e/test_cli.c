@@ -138,6 +138,11 @@ static void test_bad_inputs(void **state)
 		{ { "-m", "pipe", "-t", "0", NULL }, "-t" },
 		{ { "-m", "pipe", "--verify", "x", NULL }, "--verify" },
 		{ { "-m", "pipe", "--budget", NULL }, "--budget" },
+		{ { "-m", "pipe", "--placement", NULL }, "--placement" },
+		{ { "-m", "pipe", "--placement", "near", NULL }, "--placement" },
+		{ { "-m", "pipe", "--placement", "same-cpu,same-cpu", NULL }, "--placement" },
+		{ { "-m", "pipe", "--placement", "", NULL }, "--placement" },
+		{ { "-m", "pipe", "--placement", "same-cpu", "--pin", "0,1", NULL }, "--pin" },
 		{ { "-m", "pipe", "--budget", "0", NULL }, "--budget" },
 		{ { "-m", "pipe", "--budget", "10x", NULL }, "--budget" },
 		{ { "-m", "pipe", "--budget", "25h", NULL }, "--budget" },
@@ -353,7 +358,11 @@ static void test_json(void **state)
 	if (rc != 0)
 		print_error("exit %d, stderr:\n%s", rc, err);
 	assert_int_equal(rc, 0);
-	assert_string_equal(err, ""); /* not a terminal: no progress */
+	/* not a terminal: no progress; only the host's warnings, each a line of its own */
+	for (const char *line = err; *line; line = strchr(line, '\n') + 1) {
+		assert_true(strncmp(line, "ipcbench: warning: ", 19) == 0);
+		assert_non_null(strchr(line, '\n'));
+	}
 	json_t *doc = parse_json(out);
 	assert_string_equal(jstr(doc, "tool"), "ipcbench");
 	assert_true(json_is_integer(json_object_get(doc, "schema")));
@@ -462,6 +471,56 @@ static void test_csv_and_table(void **state)
  * Exit 1 when a row failed. The honest way to make one fail from outside is the
  * environment: with 5 open files allowed, pipe cannot create its second pipe.
  */
+/*
+ * --placement runs every case once per placement into one result, each row
+ * naming its placement and CPUs; a spinning row is refused where the sides
+ * share a CPU, and a placement this host lacks is a row with the reason.
+ */
+static void test_placement(void **state)
+{
+	(void)state;
+	char *out = NULL, *err = NULL;
+	const char *args[] = { "--placement", "same-cpu,same-llc", "-m", "pipe,shm-spin", "-p", "pingpong", "-s", "64",
+			       "-d", "20ms", "-r", "1", "--json", "--quiet", NULL };
+	assert_int_equal(tool_run(args, &out, &err, 60), 0);
+	json_t *doc = parse_json(out);
+	const json_t *rows = json_object_get(doc, "results");
+	assert_int_equal(json_array_size(rows), 4);
+	size_t i;
+	json_t *r;
+	json_array_foreach(rows, i, r) {
+		const char *pl = jstr(r, "placement"), *status = jstr(r, "status"), *mech = jstr(r, "mechanism");
+		assert_string_equal(pl, i < 2 ? "same-cpu" : "same-llc");
+		const json_t *cpus = json_object_get(r, "cpus");
+		if (strcmp(status, "unsupported") == 0 && strncmp(jstr(r, "reason"), "placement ", 10) == 0)
+			continue; /* this host has no such pair of CPUs, and says why */
+		assert_int_equal(json_array_size(cpus), 2);
+		bool same = json_integer_value(json_array_get(cpus, 0)) == json_integer_value(json_array_get(cpus, 1));
+		assert_int_equal(same, strcmp(pl, "same-cpu") == 0);
+		if (same && strcmp(mech, "shm-spin") == 0) {
+			assert_string_equal(status, "unsupported");
+			assert_non_null(strstr(jstr(r, "reason"), "needs two CPUs"));
+		} else {
+			assert_string_equal(status, "ok");
+		}
+	}
+	json_decref(doc);
+	free(out);
+	free(err);
+
+	/* unpinned, the scheduler may put both sides on one CPU: a spinning row is refused */
+	const char *none[] = { "--pin", "none", "-m", "shm-spin", "-p", "pingpong", "-s", "64", "-d", "20ms", "-r", "1",
+			       "--json", "--quiet", NULL };
+	assert_int_equal(tool_run(none, &out, &err, 60), 0);
+	doc = parse_json(out);
+	r = json_array_get(json_object_get(doc, "results"), 0);
+	assert_string_equal(jstr(r, "status"), "unsupported");
+	assert_non_null(strstr(jstr(r, "reason"), "needs two CPUs"));
+	json_decref(doc);
+	free(out);
+	free(err);
+}
+
 static void test_failed_row_exits_1(void **state)
 {
 	(void)state;
@@ -552,6 +611,7 @@ int main(void)
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_csv_and_table),
+		cmocka_unit_test(test_placement),
 		cmocka_unit_test(test_failed_row_exits_1),
 		cmocka_unit_test(test_output_dir),
 	};
