@@ -23,6 +23,8 @@
 #define PROBE_DURATION_NS (15 * 1000000LL) /* a case's first repetition, before its rate is known */
 #define RUN_OVERHEAD_NS (20 * 1000000LL) /* first guess at fork, setup, attach, teardown; then measured */
 #define SHARE_STRETCH 3                  /* a case that needs it may take this many fair shares */
+#define FLOOR_PROBE_NS (5 * 1000000LL)   /* a floor's repetition just before a row that divides by it */
+#define FLOOR_PROBE_COST_NS (12 * 1000000LL) /* what one probe takes with its warmup and fork, to budget */
 
 /* What a row needs before its figures are worth printing (see docs/methodology.md). */
 #define TARGET_POOLED_RTTS 10000 /* pingpong: p99.9 is backed by 10 round trips above it */
@@ -220,6 +222,37 @@ static void progress_clear(struct progress *pg)
 	}
 }
 
+/*
+ * One short repetition of the floor a case divides by, just before the case,
+ * so that its floor is one the host gave in the same stretch of time (see
+ * rows_apply_floor). Skipped with -d (fixed spans) and when the run has no
+ * such floor. Returns -EINTR when the run was stopped.
+ */
+static int probe_floor(const struct config *cfg, const struct case_spec *c, struct results *res, struct budget *b)
+{
+	if (cfg->duration_ns || strcmp(c->ops->group, "floor") == 0)
+		return 0;
+	struct row *f = row_floor_for(res->rows, res->n_rows, c->ops, c->pattern, c->msg_bytes, c->cpu);
+	if (!f)
+		return 0;
+	struct case_spec fc = *c;
+	fc.ops = f->ops;
+	fc.msg_bytes = f->size_bytes;
+	fc.duration_ns = FLOOR_PROBE_NS;
+	fc.warmup_ns = FLOOR_PROBE_NS / 4;
+	struct rep_result *rr = calloc(1, sizeof(*rr));
+	if (!rr)
+		return 0;
+	int rc = run_once(&fc, rr);
+	b->runs_done++;
+	b->nominal_done_ns += fc.duration_ns + fc.warmup_ns;
+	if (rc == 0 && rr->ok && rr->msgs && rr->elapsed_s > 0)
+		row_floor_probe(f, fc.pattern == PAT_PINGPONG ? (double)hist_percentile(&rr->rtt, 500)
+							 : (double)rr->msgs * (double)fc.msg_bytes / rr->elapsed_s);
+	free(rr);
+	return rc;
+}
+
 /* Run one case's repetitions into r; returns -EINTR when the run was stopped. */
 static int run_case(const struct config *cfg, struct case_spec *c, struct budget *b, struct row *r,
 		    struct progress *pg)
@@ -335,7 +368,8 @@ int bench_run(const struct config *cfg, struct results *res, row_sink sink, void
 	int64_t rows_ns, models_ns;
 	split_budget(cfg, &rows_ns, &models_ns);
 	struct budget budget = {
-		.total_ns = rows_ns, .start_ns = t0, .runs_left = plan.n_runnable * cfg->reps,
+		.total_ns = rows_ns - (cfg->duration_ns ? 0 : plan.n_runnable * FLOOR_PROBE_COST_NS / 2),
+		.start_ns = t0, .runs_left = plan.n_runnable * cfg->reps,
 		.max_span_ns = cfg->budget_ns ? rows_ns : DEFAULT_MAX_DURATION_NS,
 	};
 	res->rows = calloc((size_t)plan.n + 1, sizeof(*res->rows));
@@ -349,7 +383,11 @@ int bench_run(const struct config *cfg, struct results *res, row_sink sink, void
 	};
 	int rc = 0;
 	for (int i = 0; i < plan.n && rc == 0; i++) {
-		rc = run_case(cfg, &plan.cases[i], &budget, &res->rows[res->n_rows], &pg);
+		char why[8];
+		if (!case_unsupported(&plan.cases[i], why, sizeof(why)))
+			rc = probe_floor(cfg, &plan.cases[i], res, &budget);
+		if (rc == 0)
+			rc = run_case(cfg, &plan.cases[i], &budget, &res->rows[res->n_rows], &pg);
 		if (rc == 0) {
 			res->n_rows++;
 			rows_apply_floor(res->rows, res->n_rows);

@@ -97,6 +97,10 @@ json_t *row_json(const struct row *r)
 			json_object_set_new(o, "floor", json_string(r->floor));
 		if (r->has_cpu)
 			json_object_set_new(o, "cpu", cpu_json(r));
+		if (r->floor_probes) { /* a floor row: the best it reached, with the probes taken before rows */
+			json_object_set_new(o, r->has_rtt ? "best_rtt_ns_p50" : "best_bytes_per_s", jnum(r->floor_best));
+			json_object_set_new(o, "probes", json_integer(r->floor_probes));
+		}
 	}
 	json_object_set_new(o, "samples", json_integer((json_int_t)r->samples));
 	json_object_set_new(o, "duration_s", json_real((double)r->duration_ns / 1e9));

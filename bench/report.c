@@ -379,6 +379,10 @@ static void quality_line(const json_t *q, FILE *out)
 			doc_num(q, "steal_window_s"));
 	if (isfinite(doc_num(q, "loadavg")))
 		fprintf(out, "; load average %.2f at the start", doc_num(q, "loadavg"));
+	const json_t *share = json_object_get(q, "cpu_share_pct");
+	if (json_array_size(share) == 2)
+		fprintf(out, "; a thread spinning on each pinned CPU ran %.0f%% and %.0f%% of the wall time",
+			json_number_value(json_array_get(share, 0)), json_number_value(json_array_get(share, 1)));
 	fprintf(out, "; governor %s", *doc_str(q, "governor") ? doc_str(q, "governor") : "not exposed (no cpufreq)");
 	const json_t *boost = json_object_get(q, "boost");
 	if (json_is_boolean(boost))
@@ -605,6 +609,8 @@ static void glance_table(const json_t *results, const char *pattern, FILE *out)
 	fputs("\n", out);
 }
 
+#define TARGETS_NOISY_NAMED 8 /* noisy rows named in the header; the tables mark them all */
+
 /* How many rows met their sample and confidence targets, and which are noisy. */
 static void targets_line(const json_t *results, FILE *out)
 {
@@ -630,11 +636,13 @@ static void targets_line(const json_t *results, FILE *out)
 		fputs(" Noisy (`~`):", out);
 		int shown = 0;
 		json_array_foreach(results, i, r)
-			if (json_is_true(json_object_get(r, "noisy"))) {
+			if (json_is_true(json_object_get(r, "noisy")) && shown < TARGETS_NOISY_NAMED) {
 				char s[16];
 				fprintf(out, "%s %s %s %s", shown++ ? "," : "", doc_str(r, "mechanism"), doc_str(r, "pattern"),
 					size_of(r, s, sizeof(s)));
 			}
+		if (noisy > shown)
+			fprintf(out, " and %d more, marked `~` in the tables", noisy - shown);
 		fputs(".", out);
 	}
 	fputs("\n\n", out);

@@ -192,14 +192,20 @@ void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_re
 		stream_figures(r, reps, n);
 	cpu_figures(r, reps, n);
 	confidence(r);
+	r->floor_best = row_headline(r);
 }
 
 /* The kind of floor a row is read over: what it cannot do better than (docs/methodology.md). */
+static const char *floor_kind_of(const struct transport_ops *ops, enum pattern pattern)
+{
+	if (pattern == PAT_STREAM)
+		return "xcopy"; /* B copies out what A copied in, between the two CPUs */
+	return ops->flags & (TP_SPIN_ONLY | TP_SPINS_FIRST) ? "cacheline" : "wake";
+}
+
 static const char *floor_kind(const struct row *r)
 {
-	if (r->pattern == PAT_STREAM)
-		return "xcopy"; /* B copies out what A copied in, between the two CPUs */
-	return r->ops->flags & (TP_SPIN_ONLY | TP_SPINS_FIRST) ? "cacheline" : "wake";
+	return floor_kind_of(r->ops, r->pattern);
 }
 
 static bool in_floor_group(const struct row *r)
@@ -212,26 +218,46 @@ static bool in_floor_group(const struct row *r)
  * the same two CPUs (--placement runs the floors once per placement);
  * floor-memcpy (one CPU, solo) is the floor of none.
  */
-static bool is_floor_of(const struct row *f, const struct row *r, const char *kind)
+static bool is_floor_of(const struct row *f, const char *kind, uint64_t size_bytes, const int cpus[2])
 {
 	return f->status == ROW_OK && in_floor_group(f) && !f->ops->solo && strcmp(floor_kind(f), kind) == 0 &&
-	       (f->has_rtt || f->size_bytes == r->size_bytes) && f->cpus[0] == r->cpus[0] &&
-	       f->cpus[1] == r->cpus[1];
+	       (f->has_rtt || f->size_bytes == size_bytes) && f->cpus[0] == cpus[0] && f->cpus[1] == cpus[1];
 }
 
+struct row *row_floor_for(struct row *rows, int n, const struct transport_ops *ops, enum pattern pattern,
+			  uint64_t size_bytes, const int cpus[2])
+{
+	const char *kind = floor_kind_of(ops, pattern);
+	for (int j = 0; j < n; j++)
+		if (is_floor_of(&rows[j], kind, size_bytes, cpus))
+			return &rows[j];
+	return NULL;
+}
+
+void row_floor_probe(struct row *f, double headline)
+{
+	f->floor_probes++;
+	if (f->has_rtt ? headline < f->floor_best : headline > f->floor_best)
+		f->floor_best = headline;
+}
+
+/*
+ * A row is divided by the best its floor reached up to the row's own time (the
+ * floor row, or a probe of it taken just before the row): on a shared host the
+ * two CPUs move closer and apart within seconds, and a floor caught in a slow
+ * moment would let a row measured in a fast one "beat" it. A row keeps the
+ * ratio it was printed with.
+ */
 void rows_apply_floor(struct row *rows, int n)
 {
 	for (int i = 0; i < n; i++) {
 		struct row *r = &rows[i];
-		if (r->status != ROW_OK || in_floor_group(r))
+		if (r->status != ROW_OK || in_floor_group(r) || r->floor)
 			continue;
-		const char *kind = floor_kind(r);
-		for (int j = 0; j < n; j++) {
-			const struct row *f = &rows[j];
-			if (!is_floor_of(f, r, kind))
-				continue;
-			r->floor = kind;
-			r->floor_ratio = r->has_rtt ? r->rtt_ns.p50 / f->rtt_ns.p50 : r->bytes_per_s / f->bytes_per_s;
-		}
+		const struct row *f = row_floor_for(rows, n, r->ops, r->pattern, r->size_bytes, r->cpus);
+		if (!f)
+			continue;
+		r->floor = floor_kind(r);
+		r->floor_ratio = r->has_rtt ? r->rtt_ns.p50 / f->floor_best : r->bytes_per_s / f->floor_best;
 	}
 }

@@ -36,6 +36,8 @@ struct row {
 	bool noisy;          /* the interval's half-width exceeds 5% of the headline */
 	double floor_ratio;  /* over the floor of its kind; NAN when there is none */
 	const char *floor;   /* what floor_ratio divides by: "cacheline", "wake" or "xcopy"; NULL without one */
+	double floor_best;   /* a floor row: the best headline it reached in this run, its own or a probe's */
+	int floor_probes;    /* a floor row: the probes taken just before the rows that divide by it */
 	bool has_cpu;        /* the CPU block below is measured */
 	struct {
 		double a_ns, b_ns;     /* each side's CPU time per message (pingpong: per round trip) */
@@ -77,5 +79,15 @@ void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_re
  * neither, nor does a row whose floor is not among the rows.
  */
 void rows_apply_floor(struct row *rows, int n);
+
+/**
+ * The floor row among rows[0..n) that a case of ops, pattern, size and CPUs
+ * divides by; NULL when the run has none.
+ */
+struct row *row_floor_for(struct row *rows, int n, const struct transport_ops *ops, enum pattern pattern,
+			  uint64_t size_bytes, const int cpus[2]);
+
+/** Count a probe of floor row f that reached headline (p50 RTT or bytes per second); keeps the best. */
+void row_floor_probe(struct row *f, double headline);
 
 #endif

@@ -540,9 +540,11 @@ static const char *floor_values(const struct charts_run *cr, double size, char *
 	for (int m = 0; m < cr->n_mech && at < len; m++) {
 		const json_t *r = is_floor_group(cr->mech[m].group) ? row_at(cr, cr->mech[m].name, "pingpong", size) : NULL;
 		char t[24];
-		if (r && isfinite(rtt(r, "p50")))
+		double best = r ? doc_num(r, "best_rtt_ns_p50") : NAN; /* what the rows were divided by */
+		double v = isfinite(best) ? best : r ? rtt(r, "p50") : NAN;
+		if (isfinite(v))
 			at += (size_t)snprintf(buf + at, len - at, "%s%s %s", at ? ", " : "", cr->mech[m].name,
-					       fmt_ns(rtt(r, "p50"), t, sizeof(t)));
+					       fmt_ns(v, t, sizeof(t)));
 	}
 	return buf;
 }
@@ -585,8 +587,8 @@ static int chart_floor(struct charts_run *cr)
 	char title[300], caption[200];
 	snprintf(title, sizeof(title), "p50 round trip at %.0f B as a multiple of its floor (%s)", floor_size, floors);
 	snprintf(caption, sizeof(caption),
-		 "Each mechanism's p50 round trip at %.0f B over the floor in brackets (cacheline: it spins; "
-		 "wake: it sleeps), lowest first (log scale).", floor_size);
+		 "Each p50 round trip at %.0f B over the floor in brackets (cacheline: it spins; wake: it sleeps), "
+		 "the best that floor reached in the run; lowest first.", floor_size);
 	return chart_finish(cr, name, "floor", title, caption, NULL, 0);
 }
 
@@ -654,13 +656,17 @@ static int chart_cpu(struct charts_run *cr)
 	snprintf(caption, sizeof(caption),
 		 "p50 round trip at %.0f B against both sides' CPU per round trip (log-log); in bold the Pareto "
 		 "front: none is both faster and cheaper.", size);
-	char count[16], last[16], names[2048] = "";
+	char count[16], last[16], names[2048] = "", colours[1024] = "", points[256] = "";
 	snprintf(count, sizeof(count), "%d", n);
 	snprintf(last, sizeof(last), "%d", n + 1);
-	for (int i = 0, c = 0; i < n; i++)
+	for (int i = 0, c = 0, k = 0, q = 0; i < n; i++) {
 		c += snprintf(names + c, sizeof(names) - (size_t)c, "%s%s", i ? " " : "", label[i]);
-	const struct param extra[] = { { "COUNT", count }, { "FRONT", last }, { "NAMES", names } };
-	return chart_finish(cr, name, "cpu", title, caption, extra, 3);
+		k += snprintf(colours + k, sizeof(colours) - (size_t)k, "%s%s", i ? " " : "", colour[i]);
+		q += snprintf(points + q, sizeof(points) - (size_t)q, "%s%d", i ? " " : "", point[i]);
+	}
+	const struct param extra[] = { { "COUNT", count }, { "FRONT", last }, { "NAMES", names },
+				       { "COLOURS", colours }, { "POINTS", points } };
+	return chart_finish(cr, name, "cpu", title, caption, extra, 5);
 }
 
 static bool has_suffix(const char *s, const char *suffix)

@@ -14,6 +14,8 @@ datafile = '@DATA@'
 outfile  = '@OUTPUT@'
 count    = @COUNT@
 names    = '@NAMES@'
+colours  = '@COLOURS@'
+points   = '@POINTS@'
 front    = @FRONT@
 
 set terminal pngcairo size 1200,760 font 'DejaVu Sans,11' noenhanced
@@ -35,6 +37,6 @@ set xrange [STATS_min_x / 2 : STATS_max_x * 2]
 set yrange [STATS_min_y / 2 : STATS_max_y * 2]
 
 plot datafile index front using 2:3 with lines lw 1.5 dt 2 lc rgb '#333333' title 'Pareto front', \
-     for [i=1:count] datafile index i using 2:3:4:6 with points pt variable ps 1.8 lc rgb variable \
-         title word(names, i), \
+     for [i=1:count] datafile index i using 2:3 with points pt int(word(points, i)) ps 1.8 \
+         lc rgb word(colours, i) title word(names, i), \
      datafile index 0 using 2:($5 > 0 ? $3 : 1/0):1 with labels offset 1.2,0.9 left font ',11:Bold' notitle

@@ -23,7 +23,8 @@ set border 3
 set xtics nomirror rotate by 30 right
 set ytics nomirror
 set grid ytics lt 1 lc rgb '#d8d8d8' lw 1 dt solid
-set logscale y
+set logscale y 2
+set lmargin 12
 set format y '%gx'
 stats datafile using 2 nooutput
 set yrange [(STATS_min < 1 ? STATS_min : 1) / 1.5 : STATS_max * 3]
