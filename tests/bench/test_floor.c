@@ -295,7 +295,41 @@ static struct row *add_row(struct row *rows, int *n, const struct transport_ops 
 		r->rtt_ns.p50 = figure;
 	else
 		r->bytes_per_s = figure;
+	r->floor_best = figure; /* as row_from_reps leaves it */
 	return r;
+}
+
+/*
+ * A probe that finds the floor better (the host moved the CPUs closer) counts
+ * for the rows after it; a row keeps the ratio it was given when it came.
+ */
+static void test_floor_probe(void **state)
+{
+	(void)state;
+	struct row *rows = calloc(8, sizeof(*rows));
+	int n = 0;
+	struct row *line = add_row(rows, &n, &floor_cacheline_ops, PAT_PINGPONG, 64, 400);
+	struct row *xcopy = add_row(rows, &n, &floor_xcopy_ops, PAT_STREAM, 4096, 1e10);
+	struct row *before = add_row(rows, &n, &spins, PAT_PINGPONG, 64, 600);
+	rows_apply_floor(rows, n);
+	assert_true(fabs(before->floor_ratio - 1.5) < 1e-9);
+	row_floor_probe(line, 500); /* worse: the best stays */
+	row_floor_probe(line, 150); /* better */
+	row_floor_probe(xcopy, 2e10);
+	assert_int_equal(line->floor_probes, 2);
+	assert_true(line->floor_best == 150 && xcopy->floor_best == 2e10);
+	struct row *after = add_row(rows, &n, &spins, PAT_PINGPONG, 64, 600);
+	struct row *stream = add_row(rows, &n, &sleeps, PAT_STREAM, 4096, 1e10);
+	rows_apply_floor(rows, n);
+	assert_true(fabs(before->floor_ratio - 1.5) < 1e-9);
+	assert_true(fabs(after->floor_ratio - 4) < 1e-9);
+	assert_true(fabs(stream->floor_ratio - 0.5) < 1e-9);
+	assert_ptr_equal(row_floor_for(rows, n, &spins, PAT_PINGPONG, 64, after->cpus), line);
+	json_t *o = row_json(line);
+	assert_true(json_real_value(json_object_get(o, "best_rtt_ns_p50")) == 150);
+	assert_int_equal(json_integer_value(json_object_get(o, "probes")), 2);
+	json_decref(o);
+	free(rows);
 }
 
 /* Spinning pingpong over the cache line, sleeping pingpong over the wake-up, streams over xcopy (not memcpy). */
@@ -379,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_xcopy_timeouts),
 		cmocka_unit_test(test_zeroed_teardown),
 		cmocka_unit_test(test_apply_floor),
+		cmocka_unit_test(test_floor_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
