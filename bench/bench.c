@@ -65,6 +65,23 @@ struct placement {
 	char why[200];
 };
 
+/* The open-loop rates of --rate sweep, as fractions of the closed loop's round trips per second. */
+static const double rate_sweep_steps[] = { 0.25, 0.5, 0.75, 0.9, 1.0, 1.2 };
+#define RATE_SWEEP_N (sizeof(rate_sweep_steps) / sizeof(rate_sweep_steps[0]))
+
+/*
+ * Is pattern pat asked for mechanism ops? As -p says; --all adds oneway, and
+ * fanin where the mechanism carries it, at the smallest size only (the opt-in
+ * patterns are a point each, not a sweep over sizes).
+ */
+static bool pattern_planned(const struct config *cfg, const struct transport_ops *ops, int pat, int size_index)
+{
+	if (cfg->patterns[pat])
+		return pat == PAT_FANIN || pattern_runs(ops, (enum pattern)pat);
+	bool extra = cfg->all && (pat == PAT_ONEWAY || pat == PAT_FANIN);
+	return extra && size_index == 0 && !is_floor_group(ops) && pattern_runs(ops, (enum pattern)pat);
+}
+
 /* Every mechanism x pattern x size the config asks for in one placement; floor rows first. */
 static int plan_placement(const struct config *cfg, const struct placement *pl, struct plan *p, int *cap)
 {
@@ -73,11 +90,10 @@ static int plan_placement(const struct config *cfg, const struct placement *pl, 
 			const struct transport_ops *ops = cfg->mechs[m];
 			if (is_floor_group(ops) != (pass == 0))
 				continue;
-			for (int pat = 0; pat < 2; pat++) {
-				unsigned mask = pat == PAT_PINGPONG ? TP_PINGPONG : TP_STREAM;
-				if (!cfg->patterns[pat] || (ops->patterns && !(ops->patterns & mask)))
-					continue;
+			for (int pat = 0; pat < PAT_COUNT; pat++)
 				for (int s = 0; s < cfg->n_sizes; s++) {
+					if (!pattern_planned(cfg, ops, pat, s))
+						continue;
 					if (ops->fixed_size && s > 0)
 						break;
 					struct case_spec c = {
@@ -86,13 +102,19 @@ static int plan_placement(const struct config *cfg, const struct placement *pl, 
 						.timeout_ns = cfg->timeout_ns, .cpu = { pl->cpu[0], pl->cpu[1] },
 						.verify_full = cfg->verify_full, .placement = pl->name,
 						.placement_why = pl->why[0] ? pl->why : NULL,
+						.senders = pat == PAT_FANIN ? cfg->senders : 1,
+						.rate_per_s = pat == PAT_PINGPONG && !is_floor_group(ops) ? cfg->rate_per_s : 0,
 					};
-					char why[8];
-					p->n_runnable += !case_unsupported(&c, why, sizeof(why));
-					if (plan_add(p, cap, &c))
-						return -ENOMEM;
+					int copies = c.pattern == PAT_PINGPONG && cfg->rate_sweep && !is_floor_group(ops)
+						? 1 + (int)RATE_SWEEP_N : 1;
+					for (int k = 0; k < copies; k++) {
+						c.rate_frac = k ? rate_sweep_steps[k - 1] : 0;
+						char why[8];
+						p->n_runnable += !case_unsupported(&c, why, sizeof(why));
+						if (plan_add(p, cap, &c))
+							return -ENOMEM;
+					}
 				}
-			}
 		}
 	return 0;
 }
@@ -253,6 +275,23 @@ static int probe_floor(const struct config *cfg, const struct case_spec *c, stru
 	return rc;
 }
 
+/*
+ * --rate sweep: a step's rate is a share of the closed-loop round trips per
+ * second the same mechanism and size just reached (the row before its steps).
+ * A step whose closed loop failed stays at 0: closed loop again, and says so.
+ */
+static void sweep_rate(const struct results *res, struct case_spec *c)
+{
+	for (int i = res->n_rows - 1; c->rate_frac > 0 && i >= 0; i--) {
+		const struct row *r = &res->rows[i];
+		if (r->ops == c->ops && r->pattern == PAT_PINGPONG && r->size_bytes == c->msg_bytes && !r->has_rate) {
+			if (r->status == ROW_OK && r->msgs_per_s > 0)
+				c->rate_per_s = c->rate_frac * r->msgs_per_s;
+			return;
+		}
+	}
+}
+
 /* Run one case's repetitions into r; returns -EINTR when the run was stopped. */
 static int run_case(const struct config *cfg, struct case_spec *c, struct budget *b, struct row *r,
 		    struct progress *pg)
@@ -384,6 +423,7 @@ int bench_run(const struct config *cfg, struct results *res, row_sink sink, void
 	int rc = 0;
 	for (int i = 0; i < plan.n && rc == 0; i++) {
 		char why[8];
+		sweep_rate(res, &plan.cases[i]);
 		if (!case_unsupported(&plan.cases[i], why, sizeof(why)))
 			rc = probe_floor(cfg, &plan.cases[i], res, &budget);
 		if (rc == 0)

@@ -45,7 +45,8 @@ static void print_help(void)
 "what to run:\n"
 "  -a, --all            every mechanism and every model experiment\n"
 "  -m, --mechanisms L   comma-separated names from --list (mechanisms and experiments)\n"
-"  -p, --patterns L     pingpong,stream (default both)\n"
+"  -p, --patterns L     pingpong,stream (default both), oneway (B times each message from A's\n"
+"                       send), fanin (--senders M into one receiver)\n"
 "  -s, --sizes L        message sizes, header included: 64,4K,1M (1024-based; default\n"
 "                       64,512,4K,32K,256K,1M; with --quick 64,4K,64K)\n"
 "  -q, --quick          small sizes, short durations: a smoke run in seconds\n"
@@ -61,6 +62,10 @@ static void print_help(void)
 "      --pin A,B        CPUs of the two sides (default: two cores that share the last-level\n"
 "                       cache, else two cores, else the first two this process may use);\n"
 "                       --pin none leaves them to the scheduler\n"
+"      --rate R         pingpong as an open-loop sender at R round trips per second, each\n"
+"                       timed from its intended send too (no coordinated omission); sweep:\n"
+"                       steps up to the closed loop's rate and past it\n"
+"      --senders M      fanin: M senders into one receiver (default 4)\n"
 "      --placement L    run each case once per placement of the two sides: same-cpu,\n"
 "                       smt-sibling, same-llc, cross-llc, cross-node (those this host lacks\n"
 "                       are reported unsupported, with why)\n"
@@ -190,14 +195,16 @@ static int parse_patterns(const char *arg, struct config *cfg)
 	char *buf = strdup(arg);
 	char *items[8];
 	int n = buf ? parse_list(buf, items, 8) : -ENOMEM;
-	int rc = n < 0 ? usage_error("-p: '%s' is not a list of patterns; use pingpong, stream or pingpong,stream", arg) : 0;
+	int rc = n < 0 ? usage_error("-p: '%s' is not a list of patterns; use e.g. pingpong,stream (names: pingpong, "
+				     "stream, oneway, fanin)", arg) : 0;
 	for (int i = 0; rc == 0 && i < n; i++) {
-		if (strcmp(items[i], "pingpong") == 0)
-			cfg->patterns[PAT_PINGPONG] = true;
-		else if (strcmp(items[i], "stream") == 0)
-			cfg->patterns[PAT_STREAM] = true;
+		int p = 0;
+		while (p < PAT_COUNT && strcmp(items[i], pattern_name((enum pattern)p)) != 0)
+			p++;
+		if (p == PAT_COUNT)
+			rc = usage_error("-p: unknown pattern '%s'; use pingpong, stream, oneway or fanin", items[i]);
 		else
-			rc = usage_error("-p: unknown pattern '%s'; use pingpong, stream or pingpong,stream", items[i]);
+			cfg->patterns[p] = true;
 	}
 	free(buf);
 	return rc;
@@ -247,6 +254,7 @@ static void defaults(struct config *cfg, int argc, char **argv)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->reps = 6;
+	cfg->senders = 4;
 	cfg->timeout_ns = 3 * (int64_t)1000000000;
 	cfg->format = OUT_TABLE;
 	cfg->argc = argc;
@@ -270,8 +278,17 @@ static int complete(struct config *cfg)
 	if (!cfg->list && cfg->n_mechs == 0 && cfg->n_models == 0)
 		return usage_error("nothing to run: give --all, -m LIST (names from --list), --quick -m LIST "
 				   "or --list; see --help");
-	if (!cfg->patterns[PAT_PINGPONG] && !cfg->patterns[PAT_STREAM])
+	bool any = false;
+	for (int p = 0; p < PAT_COUNT; p++)
+		any |= cfg->patterns[p];
+	if (!any)
 		cfg->patterns[PAT_PINGPONG] = cfg->patterns[PAT_STREAM] = true;
+	if (cfg->rate_per_s > 0 || cfg->rate_sweep) {
+		if (!cfg->patterns[PAT_PINGPONG])
+			return usage_error("--rate: paces pingpong only; add -p pingpong");
+		if (cfg->duration_ns == 0 && cfg->rate_per_s > 0 && cfg->rate_per_s < 10)
+			return usage_error("--rate: %g/s gives too few round trips without -d; give -d too", cfg->rate_per_s);
+	}
 	if (cfg->n_sizes == 0) {
 		const uint64_t *src = cfg->quick ? quick_sizes : default_sizes;
 		size_t n = cfg->quick ? sizeof(quick_sizes) / sizeof(*src) : sizeof(default_sizes) / sizeof(*src);
@@ -281,7 +298,7 @@ static int complete(struct config *cfg)
 	return 0;
 }
 
-enum { OPT_PIN = 256, OPT_JSON, OPT_CSV, OPT_MARKDOWN, OPT_FORCE, OPT_QUIET, OPT_VERIFY, OPT_BUDGET, OPT_PLACEMENT };
+enum { OPT_PIN = 256, OPT_JSON, OPT_CSV, OPT_MARKDOWN, OPT_FORCE, OPT_QUIET, OPT_VERIFY, OPT_BUDGET, OPT_PLACEMENT, OPT_RATE, OPT_SENDERS };
 
 static const struct option long_opts[] = {
 	{ "all", no_argument, NULL, 'a' },
@@ -304,6 +321,8 @@ static const struct option long_opts[] = {
 	{ "verify", required_argument, NULL, OPT_VERIFY },
 	{ "budget", required_argument, NULL, OPT_BUDGET },
 	{ "placement", required_argument, NULL, OPT_PLACEMENT },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "senders", required_argument, NULL, OPT_SENDERS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -323,6 +342,8 @@ static const char *value_form(int opt)
 	case OPT_VERIFY: return "sampled or full";
 	case OPT_BUDGET: return "a duration, e.g. 90s, 10m or 1h";
 	case OPT_PLACEMENT: return "placements, e.g. same-cpu,same-llc";
+	case OPT_RATE: return "round trips per second, e.g. 2000, or sweep";
+	case OPT_SENDERS: return "a whole number of senders, 2..64";
 	default: return "a value";
 	}
 }
@@ -382,6 +403,21 @@ static int apply(int opt, const char *arg, struct config *cfg, bool *fmt_set)
 	case OPT_FORCE: cfg->force = true; return 0;
 	case OPT_QUIET: cfg->quiet = true; return 0;
 	case OPT_PLACEMENT: return parse_placements(arg, cfg);
+	case OPT_RATE:
+		if (strcmp(arg, "sweep") == 0) {
+			cfg->rate_sweep = true;
+			return 0;
+		}
+		if (parse_uint(arg, 1, 100000000, &v))
+			return usage_error("--rate: '%s' is not a rate; use round trips per second from 1 to 100000000 "
+					   "(e.g. --rate 2000) or --rate sweep", arg);
+		cfg->rate_per_s = (double)v;
+		return 0;
+	case OPT_SENDERS:
+		if (parse_uint(arg, 2, 64, &v))
+			return usage_error("--senders: '%s' is not a whole number from 2 to 64", arg);
+		cfg->senders = (int)v;
+		return 0;
 	case OPT_BUDGET:
 		if (parse_budget(arg, &cfg->budget_ns))
 			return usage_error("--budget: '%s' is not a duration from 1s to 24h; use e.g. 90s, 10m or 1h",

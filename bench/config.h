@@ -20,7 +20,10 @@ struct config {
 	int n_mechs;
 	const struct model_ops *models[MAX_MECHS];
 	int n_models;
-	bool patterns[2];       /* indexed by enum pattern */
+	bool patterns[PAT_COUNT]; /* indexed by enum pattern */
+	double rate_per_s;      /* --rate R: pingpong as an open-loop sender; 0: closed loop */
+	bool rate_sweep;        /* --rate sweep: the rates RATE_SWEEP_STEPS of the closed loop's */
+	int senders;            /* --senders M: fanin's senders (default 4) */
 	uint64_t sizes[MAX_SIZES];
 	int n_sizes;
 	int64_t duration_ns;    /* 0: scaled to fit the time budget */

@@ -60,6 +60,15 @@ static json_t *cpu_json(const struct row *r)
 			 jprecise(r->cpu.b_ivcsw));
 }
 
+/* An open-loop row: target and achieved rates, and the round trips from their intended send times. */
+static json_t *rate_json(const struct row *r)
+{
+	return json_pack("{s:o, s:o, s:b, s:{s:o, s:o, s:o, s:o, s:o}}", "target_per_s", jnum(r->rate.target_per_s),
+			 "achieved_per_s", jnum(r->rate.achieved_per_s), "missed", r->rate.missed, "rtt_intended_ns",
+			 "p50", jnum(r->rate.p50), "p90", jnum(r->rate.p90), "p99", jnum(r->rate.p99), "p999",
+			 jnum(r->rate.p999), "max", jnum(r->rate.max));
+}
+
 json_t *row_json(const struct row *r)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "mechanism", r->ops->name, "group",
@@ -74,8 +83,9 @@ json_t *row_json(const struct row *r)
 		if (r->status == ROW_UNSUPPORTED)
 			return o;
 	}
+	bool oneway = r->pattern == PAT_ONEWAY; /* its latencies are one way, named so */
 	if (r->has_rtt && r->status == ROW_OK)
-		json_object_set_new(o, "rtt_ns",
+		json_object_set_new(o, oneway ? "oneway_ns" : "rtt_ns",
 				    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "min", jnum(r->rtt_ns.min),
 					      "p50", jnum(r->rtt_ns.p50), "p90", jnum(r->rtt_ns.p90), "p99",
 					      jnum(r->rtt_ns.p99), "p999", jnum(r->rtt_ns.p999), "max",
@@ -90,7 +100,12 @@ json_t *row_json(const struct row *r)
 		json_t *reps = json_array();
 		for (int i = 0; i < r->reps; i++)
 			json_array_append_new(reps, jnum(r->rep_headline[i]));
-		json_object_set_new(o, r->has_rtt ? "reps_rtt_ns_p50" : "reps_bytes_per_s", reps);
+		json_object_set_new(o, oneway ? "reps_oneway_ns_p50" : r->has_rtt ? "reps_rtt_ns_p50" : "reps_bytes_per_s",
+				    reps);
+		if (r->has_rate)
+			json_object_set_new(o, "rate", rate_json(r));
+		if (r->pattern == PAT_FANIN)
+			json_object_set_new(o, "senders", json_integer(r->senders));
 		if (isfinite(r->floor_ratio))
 			json_object_set_new(o, "floor_ratio", json_real(round(r->floor_ratio * 1000) / 1000));
 		if (isfinite(r->floor_ratio) && r->floor)
@@ -289,14 +304,21 @@ void table_row(const struct row *r, FILE *out)
 	}
 	fmt_ci(r->ci95_low, r->ci95_high, row_headline(r), ci, sizeof(ci));
 	fmt_floor(r->floor_ratio, r->floor, flr, sizeof(flr));
-	snprintf(mbps, sizeof(mbps), "%.1f", r->bytes_per_s / 1e6);
+	snprintf(mbps, sizeof(mbps), isfinite(r->bytes_per_s) ? "%.1f" : "-", r->bytes_per_s / 1e6);
 	if (r->has_rtt)
 		fprintf(out, "%10s %9s %9s %11s ", fmt_headline(fmt_ns(r->rtt_ns.p50, a, sizeof(a)), r->noisy, head,
 			sizeof(head)), fmt_ns(r->rtt_ns.p99, b, sizeof(b)), fmt_ns(r->rtt_ns.p999, c, sizeof(c)), mbps);
 	else
 		fprintf(out, "%10s %9s %9s %11s ", "-", "-", "-", fmt_headline(mbps, r->noisy, head, sizeof(head)));
 	fmt_ns(r->has_cpu ? r->cpu.per_msg_ns : NAN, cpu, sizeof(cpu));
-	fprintf(out, "%8.3g %9s %7s %15s\n", r->msgs_per_s, cpu, ci, flr);
+	char mps[16];
+	snprintf(mps, sizeof(mps), isfinite(r->msgs_per_s) ? "%.3g" : "-", r->msgs_per_s);
+	fprintf(out, "%8s %9s %7s %15s\n", mps, cpu, ci, flr);
+	if (r->has_rate)
+		fprintf(out, "%-38s at %.0f/s (achieved %.0f/s%s), from the intended send: p50 %s, p99 %s, p99.9 %s\n",
+			"", r->rate.target_per_s, r->rate.achieved_per_s, r->rate.missed ? ", TARGET MISSED" : "",
+			fmt_ns(r->rate.p50, a, sizeof(a)), fmt_ns(r->rate.p99, b, sizeof(b)),
+			fmt_ns(r->rate.p999, c, sizeof(c)));
 	fflush(out);
 }
 
@@ -313,6 +335,11 @@ void table_footer(const struct results *res, FILE *out)
 			"--budget 10m gives rows more time\n");
 	if (noisy)
 		fprintf(out, "~: noisy, the 95%% interval of the headline is wider than +-5%%\n");
+	for (int i = 0; i < res->n_rows; i++)
+		if (res->rows[i].pattern == PAT_ONEWAY && res->rows[i].status == ROW_OK) {
+			fprintf(out, "oneway: the latency columns are one way, from A's send to B's receive, not RTT\n");
+			break;
+		}
 }
 
 /* --- Markdown --- */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -142,11 +143,42 @@ static void check_echo(struct side *s, ssize_t n)
 	msg_check(&s->chk, s->rbuf, (size_t)n, s->c->msg_bytes, true);
 }
 
-/* A: one round trip; returns the RTT in ns (or a negative errno). */
-static int64_t round_trip(struct side *s, uint64_t seq)
+/*
+ * Wait until the absolute CLOCK_MONOTONIC instant t (an open-loop sender's
+ * schedule): sleep until shortly before it, then spin, so that a timer that
+ * wakes late (tens of microseconds in a VM) does not delay the send and show
+ * up as queueing that is the sender's own.
+ */
+#define RATE_SPIN_NS (200 * 1000LL)
+
+static void wait_until(int64_t t)
+{
+	int64_t wake = t - RATE_SPIN_NS;
+	if (now_ns() < wake) {
+		struct timespec ts = { .tv_sec = wake / NS_PER_S, .tv_nsec = wake % NS_PER_S };
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+	}
+	while (now_ns() < t)
+		;
+}
+
+/*
+ * A: one round trip; returns the RTT in ns (or a negative errno). The message
+ * is stamped first; an open-loop sender then waits for its slot (not_before,
+ * 0 for none), and *sent gets the clock at the send. In oneway rows the send
+ * stamp goes to B through the control block, which the message's arrival
+ * publishes.
+ */
+static int64_t round_trip(struct side *s, uint64_t seq, int64_t not_before, int64_t *sent)
 {
 	msg_stamp(&s->gen, seq);
+	if (not_before && now_ns() < not_before)
+		wait_until(not_before);
 	int64_t t0 = now_ns();
+	*sent = t0;
+	if (s->c->pattern == PAT_ONEWAY)
+		atomic_store_explicit(&s->ctl->sent_ns, t0, memory_order_release);
 	if (send_msg(s, s->gen.buf, s->c->msg_bytes, seq))
 		return -EPIPE;
 	ssize_t n = recv_msg(s, seq);
@@ -158,33 +190,60 @@ static int64_t round_trip(struct side *s, uint64_t seq)
 	return rtt;
 }
 
+/*
+ * The timed round trips. Closed loop, each starts when the last ended. At a
+ * rate, round trip i is due at start + i / rate: the sender waits for that
+ * instant, or sends at once when it is late, and each round trip is recorded
+ * twice: from its actual send (service time) and from its intended one (what a
+ * caller waiting in line sees: a stall delays every send due during it, so the
+ * delay is not omitted).
+ */
+static int pingpong_timed(struct side *s, uint64_t *seq)
+{
+	const struct case_spec *c = s->c;
+	double period_ns = c->rate_per_s > 0 ? 1e9 / c->rate_per_s : 0;
+	int64_t start = now_ns(), end = start + c->duration_ns, t, rtt, sent;
+	uint64_t n = 0;
+	do {
+		int64_t due = period_ns > 0 ? start + (int64_t)((double)n * period_ns) : 0;
+		if ((rtt = round_trip(s, (*seq)++, due, &sent)) < 0)
+			return (int)rtt;
+		n++;
+		if (c->pattern == PAT_ONEWAY)
+			continue; /* B times these */
+		hist_record(&s->ctl->rtt, (uint64_t)rtt);
+		if (due)
+			hist_record(&s->ctl->intended, (uint64_t)(sent + rtt - due));
+		s->rep->msgs++;
+	} while ((t = now_ns()) < end);
+	s->rep->t_first_ns = start;
+	s->rep->t_last_ns = t;
+	return 0;
+}
+
 static int pingpong_a(struct side *s)
 {
 	const struct case_spec *c = s->c;
 	uint64_t seq = 0;
-	int64_t rtt;
+	int64_t rtt, sent;
 	int64_t warm_until = now_ns() + c->warmup_ns;
+	if (c->rate_per_s > 0)
+		prctl(PR_SET_TIMERSLACK, 1UL); /* wake on the schedule, not up to 50 us after it */
 	do {
-		if ((rtt = round_trip(s, seq++)) < 0)
+		if ((rtt = round_trip(s, seq++, 0, &sent)) < 0)
 			return (int)rtt;
 	} while (now_ns() < warm_until);
 
 	atomic_store_explicit(&s->ctl->warm_end, seq + 1, memory_order_release); /* B's span starts there too */
 	cpu_span(s, false);
-	int64_t start = now_ns(), end = start + c->duration_ns, t;
-	do {
-		if ((rtt = round_trip(s, seq++)) < 0)
-			return (int)rtt;
-		hist_record(&s->ctl->rtt, (uint64_t)rtt);
-		s->rep->msgs++;
-	} while ((t = now_ns()) < end);
-	s->rep->t_first_ns = start;
-	s->rep->t_last_ns = t;
+	int rc = pingpong_timed(s, &seq);
+	if (rc)
+		return rc;
 	cpu_span(s, true);
 
 	/* The last round trip tells B to stop after echoing it. */
 	atomic_store_explicit(&s->ctl->end_count, seq + 1, memory_order_release);
-	return round_trip(s, seq) < 0 ? -EPIPE : 0;
+	return round_trip(s, seq, 0, &sent) < 0 ? -EPIPE : 0;
 }
 
 /*
@@ -198,12 +257,23 @@ static bool reached(const struct side *s, _Atomic uint64_t *count)
 	return s->chk.expected >= atomic_load_explicit(count, memory_order_acquire);
 }
 
+/* B in a oneway row: the time from A's send stamp to this receive, for a timed message. */
+static void oneway_record(struct side *s, int64_t received)
+{
+	int64_t sent = atomic_load_explicit(&s->ctl->sent_ns, memory_order_acquire);
+	hist_record(&s->ctl->rtt, (uint64_t)(received > sent ? received - sent : 0));
+	if (!s->rep->msgs++)
+		s->rep->t_first_ns = received;
+	s->rep->t_last_ns = received;
+}
+
 static int pingpong_b(struct side *s)
 {
 	size_t len = s->c->msg_bytes;
-	bool timed = false;
+	bool timed = false, oneway = s->c->pattern == PAT_ONEWAY;
 	for (uint64_t count = 1;; count++) {
 		ssize_t n = recv_msg(s, count - 1);
+		int64_t received = oneway ? now_ns() : 0;
 		if (n < 0)
 			return (int)n;
 		if (send_msg(s, s->rbuf, (size_t)n, count - 1))
@@ -218,6 +288,8 @@ static int pingpong_b(struct side *s)
 				cpu_span(s, true);
 			return 0;
 		}
+		if (timed && oneway)
+			oneway_record(s, received);
 	}
 }
 
@@ -282,7 +354,7 @@ static int stream_b(struct side *s)
 
 static int run_pattern(struct side *s)
 {
-	if (s->c->pattern == PAT_PINGPONG)
+	if (s->c->pattern == PAT_PINGPONG || s->c->pattern == PAT_ONEWAY)
 		return s->me == TP_SIDE_A ? pingpong_a(s) : pingpong_b(s);
 	return s->me == TP_SIDE_A ? stream_a(s) : stream_b(s);
 }

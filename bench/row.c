@@ -95,6 +95,35 @@ static void pingpong_figures(struct row *r, const struct rep_result *reps, int n
 	free(all);
 }
 
+/*
+ * An open-loop row: the target rate, the rate achieved (round trips over the
+ * timed spans), and the percentiles from each round trip's intended send time,
+ * pooled over the repetitions.
+ */
+static void rate_figures(struct row *r, const struct case_spec *c, const struct rep_result *reps, int n)
+{
+	struct hist *all = malloc(sizeof(*all));
+	if (!all)
+		return;
+	hist_init(all);
+	double msgs = 0, span_s = 0;
+	for (int i = 0; i < n; i++) {
+		hist_add(all, &reps[i].intended);
+		msgs += (double)reps[i].msgs;
+		span_s += reps[i].elapsed_s;
+	}
+	r->has_rate = true;
+	r->rate.target_per_s = c->rate_per_s;
+	r->rate.achieved_per_s = span_s > 0 ? msgs / span_s : NAN;
+	r->rate.missed = !(r->rate.achieved_per_s >= 0.95 * c->rate_per_s);
+	r->rate.p50 = backed(all, 500);
+	r->rate.p90 = backed(all, 900);
+	r->rate.p99 = backed(all, 990);
+	r->rate.p999 = backed(all, 999);
+	r->rate.max = all->count ? (double)all->max : NAN;
+	free(all);
+}
+
 static void stream_figures(struct row *r, const struct rep_result *reps, int n)
 {
 	double msgs[ROW_MAX_REPS], bytes[ROW_MAX_REPS];
@@ -159,6 +188,7 @@ void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_re
 	r->pattern = c->pattern;
 	r->size_bytes = c->msg_bytes;
 	r->placement = c->placement;
+	r->senders = c->senders;
 	r->cpus[0] = c->cpu[0];
 	r->cpus[1] = c->cpu[1];
 	r->spread_pct = NAN;
@@ -185,11 +215,15 @@ void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_re
 		r->status = ROW_FAILED;
 		return;
 	}
-	r->has_rtt = c->pattern == PAT_PINGPONG;
+	r->has_rtt = c->pattern == PAT_PINGPONG || c->pattern == PAT_ONEWAY;
 	if (r->has_rtt)
 		pingpong_figures(r, reps, n);
 	else
 		stream_figures(r, reps, n);
+	if (c->pattern == PAT_ONEWAY)
+		r->msgs_per_s = r->bytes_per_s = NAN; /* one message in flight, timed one way: no rate of its own */
+	if (c->rate_per_s > 0)
+		rate_figures(r, c, reps, n);
 	cpu_figures(r, reps, n);
 	confidence(r);
 	r->floor_best = row_headline(r);
@@ -198,6 +232,8 @@ void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_re
 /* The kind of floor a row is read over: what it cannot do better than (docs/methodology.md). */
 static const char *floor_kind_of(const struct transport_ops *ops, enum pattern pattern)
 {
+	if (pattern == PAT_ONEWAY || pattern == PAT_FANIN)
+		return NULL; /* no floor times one way, or carries several senders */
 	if (pattern == PAT_STREAM)
 		return "xcopy"; /* B copies out what A copied in, between the two CPUs */
 	return ops->flags & (TP_SPIN_ONLY | TP_SPINS_FIRST) ? "cacheline" : "wake";
@@ -220,7 +256,7 @@ static bool in_floor_group(const struct row *r)
  */
 static bool is_floor_of(const struct row *f, const char *kind, uint64_t size_bytes, const int cpus[2])
 {
-	return f->status == ROW_OK && in_floor_group(f) && !f->ops->solo && strcmp(floor_kind(f), kind) == 0 &&
+	return f->status == ROW_OK && in_floor_group(f) && !f->ops->solo && floor_kind(f) && strcmp(floor_kind(f), kind) == 0 &&
 	       (f->has_rtt || f->size_bytes == size_bytes) && f->cpus[0] == cpus[0] && f->cpus[1] == cpus[1];
 }
 
@@ -228,7 +264,7 @@ struct row *row_floor_for(struct row *rows, int n, const struct transport_ops *o
 			  uint64_t size_bytes, const int cpus[2])
 {
 	const char *kind = floor_kind_of(ops, pattern);
-	for (int j = 0; j < n; j++)
+	for (int j = 0; kind && j < n; j++)
 		if (is_floor_of(&rows[j], kind, size_bytes, cpus))
 			return &rows[j];
 	return NULL;

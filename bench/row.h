@@ -20,6 +20,7 @@ struct row {
 	const struct transport_ops *ops;
 	enum pattern pattern;
 	uint64_t size_bytes;
+	int senders;           /* fanin: senders into the one receiver */
 	const char *placement; /* --placement: how the two sides' CPUs relate; NULL when not swept */
 	int cpus[2];           /* the CPUs the sides were pinned to; -1 unpinned */
 	enum row_status status;
@@ -28,6 +29,12 @@ struct row {
 	struct {
 		double min, p50, p90, p99, p999, max, mean;
 	} rtt_ns;           /* p50: median of the repetitions' p50; the rest from all samples pooled */
+	bool has_rate;       /* pingpong at a --rate: the open-loop figures below are set */
+	struct {
+		double target_per_s, achieved_per_s;
+		bool missed;         /* achieved below 95% of the target */
+		double p50, p90, p99, p999, max; /* from each round trip's intended send time */
+	} rate;
 	double msgs_per_s;   /* pingpong: round trips over the sum of their RTTs */
 	double bytes_per_s;  /* pingpong: both directions, likewise; stream: median of what B received */
 	uint64_t samples;    /* timed messages over all repetitions */

@@ -45,7 +45,19 @@ void *tp_state_alloc(size_t size)
 
 const char *pattern_name(enum pattern p)
 {
-	return p == PAT_PINGPONG ? "pingpong" : "stream";
+	static const char *const names[PAT_COUNT] = { "pingpong", "stream", "oneway", "fanin" };
+	return (unsigned)p < PAT_COUNT ? names[p] : "?";
+}
+
+unsigned pattern_mask(enum pattern p)
+{
+	static const unsigned masks[PAT_COUNT] = { TP_PINGPONG, TP_STREAM, TP_ONEWAY, TP_FANIN };
+	return (unsigned)p < PAT_COUNT ? masks[p] : 0;
+}
+
+bool pattern_runs(const struct transport_ops *ops, enum pattern p)
+{
+	return (ops->patterns ? ops->patterns : TP_POINT_TO_POINT) & pattern_mask(p);
 }
 
 bool case_unsupported(const struct case_spec *c, char *reason, size_t reason_len)
@@ -55,8 +67,12 @@ bool case_unsupported(const struct case_spec *c, char *reason, size_t reason_len
 		snprintf(reason, reason_len, "placement %s: %s", c->placement, c->placement_why);
 		return true;
 	}
-	unsigned mask = c->pattern == PAT_PINGPONG ? TP_PINGPONG : TP_STREAM;
-	if (ops->patterns && !(ops->patterns & mask)) {
+	if (c->pattern == PAT_FANIN && !pattern_runs(ops, PAT_FANIN)) {
+		snprintf(reason, reason_len, "%s is point to point (one sender, one receiver): it cannot carry "
+			 "several senders into one receiver", ops->name);
+		return true;
+	}
+	if (!pattern_runs(ops, c->pattern)) {
 		snprintf(reason, reason_len, "%s does not run the %s pattern", ops->name,
 			 pattern_name(c->pattern));
 		return true;
@@ -297,7 +313,7 @@ static int watch(struct child *ch, int n, int64_t deadline, struct watchdog *w)
 static void collect(const struct case_spec *c, struct run_ctl *ctl, int cause, struct rep_result *out)
 {
 	struct side_report *a = &ctl->side[TP_SIDE_A], *b = &ctl->side[TP_SIDE_B];
-	const struct side_report *timed = c->pattern == PAT_PINGPONG ? a : b;
+	const struct side_report *timed = c->pattern == PAT_PINGPONG ? a : b; /* oneway: B times it */
 	out->errors = a->errors;
 	out->errors.lost += b->errors.lost;
 	out->errors.duplicate += b->errors.duplicate;
@@ -306,6 +322,7 @@ static void collect(const struct case_spec *c, struct run_ctl *ctl, int cause, s
 	out->msgs = timed->msgs;
 	out->elapsed_s = (double)(timed->t_last_ns - timed->t_first_ns) / 1e9;
 	out->rtt = ctl->rtt;
+	out->intended = ctl->intended;
 	out->cpu[TP_SIDE_A] = a->cpu;
 	out->cpu[TP_SIDE_B] = b->cpu;
 	const struct side_report *bad = cause >= 0 && ctl->side[cause].failed ? &ctl->side[cause]
@@ -350,6 +367,7 @@ int run_once(const struct case_spec *c, struct rep_result *out)
 	ctl->warm_end = COUNT_UNSET;
 	ctl->end_count = COUNT_UNSET;
 	hist_init(&ctl->rtt);
+	hist_init(&ctl->intended);
 
 	/* Processes: setup here, one child per side. Threads and solo rows: one host child. */
 	bool in_threads = c->ops->solo || strcmp(c->ops->group, "process") != 0;

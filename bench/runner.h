@@ -10,9 +10,21 @@
 #include "msg.h"
 #include "../ipc/transport.h"
 
-enum pattern { PAT_PINGPONG = 0, PAT_STREAM = 1 };
+/*
+ * pingpong: A sends, B echoes, each round trip timed. stream: A sends back to
+ * back, B receives. oneway: the pingpong exchange, but B times each message
+ * from A's send stamp to its own receive (one clock on one host). fanin:
+ * several senders stream into one receiver.
+ */
+enum pattern { PAT_PINGPONG = 0, PAT_STREAM = 1, PAT_ONEWAY = 2, PAT_FANIN = 3, PAT_COUNT };
 
 const char *pattern_name(enum pattern p);
+
+/** The transport_ops.patterns bit of a pattern. */
+unsigned pattern_mask(enum pattern p);
+
+/** Does ops run pattern p (its declared patterns, or the point-to-point ones when it declares none)? */
+bool pattern_runs(const struct transport_ops *ops, enum pattern p);
 
 /* Everything one repetition needs to know. */
 struct case_spec {
@@ -26,6 +38,9 @@ struct case_spec {
 	const char *placement;     /* --placement: the relation of the two CPUs; NULL otherwise */
 	const char *placement_why; /* why this host has no such pair of CPUs; NULL when it has one */
 	bool verify_full;   /* stream: check every payload, not one in 64 */
+	double rate_per_s;  /* pingpong: an open-loop sender at this rate; 0 is closed loop */
+	double rate_frac;   /* --rate sweep: the rate as a share of the closed loop's, set before it runs */
+	int senders;        /* fanin: senders into the one receiver */
 };
 
 /* CPU one side used over its timed span: time on CPU and context switches. */
@@ -40,7 +55,8 @@ struct cpu_use {
 struct rep_result {
 	bool ok;
 	char reason[256];
-	struct hist rtt;    /* pingpong: every timed round trip, ns */
+	struct hist rtt;    /* pingpong: every timed round trip, ns; oneway: every send-to-receive time */
+	struct hist intended; /* pingpong with a rate: each round trip from its intended send time */
 	uint64_t msgs;      /* timed messages (pingpong: round trips) */
 	double elapsed_s;   /* the timed span: A's for pingpong, B's first-to-last for stream */
 	struct cpu_use cpu[2]; /* per side; a solo row fills side B only */

@@ -37,7 +37,9 @@ struct run_ctl {
 	struct {
 		_Alignas(128) _Atomic uint64_t msgs;
 	} progress[2];
-	struct hist rtt; /* side A, pingpong */
+	struct hist rtt;      /* side A, pingpong (side B, oneway) */
+	struct hist intended; /* side A, pingpong with a rate: from each intended send time */
+	_Alignas(128) _Atomic int64_t sent_ns; /* oneway: A's clock when it sent the message in flight */
 };
 
 /*

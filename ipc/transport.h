@@ -44,10 +44,18 @@ enum tp_flags {
 				     busy CPUs need not sleep; its floor is floor-cacheline, not floor-wake */
 };
 
-/* Patterns, as a mask for transport_ops.patterns. */
+/*
+ * Patterns, as a mask for transport_ops.patterns. 0 there means the
+ * point-to-point ones; TP_FANIN (many senders into one receiver) only where
+ * the mechanism declares it: it must take several side-A attaches on one
+ * setup (tp_params.senders, .sender) and deliver all to side B.
+ */
 enum tp_patterns {
 	TP_PINGPONG = 1u << 0,
 	TP_STREAM   = 1u << 1,
+	TP_ONEWAY   = 1u << 2,
+	TP_FANIN    = 1u << 3,
+	TP_POINT_TO_POINT = TP_PINGPONG | TP_STREAM | TP_ONEWAY,
 };
 
 /* A reason a setup or size is refused, shown verbatim as the row's reason. */
@@ -63,6 +71,8 @@ int tp_fail(struct tp_err *err, int code, const char *fmt, ...)
 struct tp_params {
 	size_t msg_bytes;   /* every message of this run has exactly this size */
 	int64_t timeout_ns; /* how long one blocking step may take before it fails */
+	unsigned senders;   /* fanin: how many side-A ends attach (0 or 1: one) */
+	unsigned sender;    /* fanin: which of them this attach is, 0..senders-1 */
 };
 
 struct transport_ops {
