@@ -21,7 +21,10 @@ struct side {
 	void *end;
 	enum tp_side me;
 	struct msg_gen gen;   /* what this side sends (A only) */
+	struct msg_gen *more; /* stream: the further send buffers A rotates through (transport_ops.send_buffers) */
+	unsigned n_more;
 	unsigned char *rbuf;  /* this side's own receive buffer */
+	const unsigned char *msg; /* the message received last: in rbuf, or where a zero-copy mechanism lent it */
 	struct msg_check chk;
 };
 
@@ -100,17 +103,62 @@ static void cpu_span(struct side *s, bool end)
 }
 
 /* Wait until the peer raised its flag; polls gently, this is outside any timed span. */
-static int meet(struct side *s, _Atomic int *flags, int64_t timeout_ns)
+static _Atomic int *meet_flags(struct run_ctl *ctl, bool finished)
 {
-	atomic_store_explicit(&flags[s->me], 1, memory_order_release);
+	return finished ? ctl->finished : ctl->attached;
+}
+
+/*
+ * Raise this side's flag (attached, or finished) and wait for the peer's. In
+ * fanin the one receiver meets every sender: it raises its flag in every lane
+ * and waits for all of theirs.
+ */
+static int meet(struct side *s, bool finished, int64_t timeout_ns)
+{
+	bool all = s->c->pattern == PAT_FANIN && s->me == TP_SIDE_B;
+	int first = all ? 0 : s->ctl->lane, last = all ? s->ctl->lanes : s->ctl->lane + 1;
+	for (int l = first; l < last; l++)
+		atomic_store_explicit(&meet_flags(&s->ctl->all[l], finished)[s->me], 1, memory_order_release);
 	int64_t deadline = now_ns() + timeout_ns;
 	const struct timespec nap = { 0, 20000 };
-	while (!atomic_load_explicit(&flags[1 - s->me], memory_order_acquire)) {
-		if (now_ns() > deadline)
-			return -ETIMEDOUT;
-		nanosleep(&nap, NULL);
-	}
+	for (int l = first; l < last; l++)
+		while (!atomic_load_explicit(&meet_flags(&s->ctl->all[l], finished)[1 - s->me], memory_order_acquire)) {
+			if (now_ns() > deadline)
+				return -ETIMEDOUT;
+			nanosleep(&nap, NULL);
+		}
 	return 0;
+}
+
+/*
+ * Lanes side by side (--pairs, fanin's senders) share one timed window: each
+ * sender, its warmup done, waits here for the others; the last to arrive
+ * sets the start a moment ahead, and all begin then. One lane starts at once.
+ */
+#define GATE_LEAD_NS (200 * 1000LL)
+
+static void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static int64_t gate_pass(struct side *s)
+{
+	struct run_ctl *g = s->ctl->all;
+	if (s->ctl->lanes < 2)
+		return now_ns();
+	if (atomic_fetch_add_explicit(&g->gate_ready, 1, memory_order_acq_rel) + 1 == s->ctl->lanes)
+		atomic_store_explicit(&g->gate_start_ns, now_ns() + GATE_LEAD_NS, memory_order_release);
+	int64_t start, give_up = now_ns() + s->c->timeout_ns;
+	while (!(start = atomic_load_explicit(&g->gate_start_ns, memory_order_acquire)) && now_ns() < give_up)
+		spin_pause();
+	if (!start)
+		return now_ns(); /* a lane never came: it fails on its own; this one goes on */
+	while (now_ns() < start)
+		spin_pause();
+	return start;
 }
 
 /* One more message moved: the runner's watchdog sees this side is alive (a relaxed store to a private line). */
@@ -122,7 +170,8 @@ static void made_progress(struct side *s)
 
 static int send_msg(struct side *s, const void *buf, size_t len, uint64_t seq)
 {
-	int rc = s->ops->send(s->end, buf, len, s->c->timeout_ns);
+	int rc = s->ops->send_commit ? s->ops->send_commit(s->end, buf, len, s->c->timeout_ns)
+				     : s->ops->send(s->end, buf, len, s->c->timeout_ns);
 	made_progress(s);
 	return rc ? side_fail(s, rc, "send of message %llu", (unsigned long long)seq) : 0;
 }
@@ -130,17 +179,79 @@ static int send_msg(struct side *s, const void *buf, size_t len, uint64_t seq)
 static ssize_t recv_msg(struct side *s, uint64_t seq)
 {
 	size_t len = s->c->msg_bytes;
-	ssize_t n = s->ops->recv(s->end, s->rbuf, len, len, s->c->timeout_ns);
+	ssize_t n;
+	if (s->ops->recv_loan) {
+		const void *msg = NULL;
+		n = s->ops->recv_loan(s->end, len, s->c->timeout_ns, &msg);
+		s->msg = msg;
+	} else {
+		n = s->ops->recv(s->end, s->rbuf, len, len, s->c->timeout_ns);
+		s->msg = s->rbuf;
+	}
 	if (n <= 0)
 		return side_fail(s, (int)n, "receive of message %llu", (unsigned long long)seq);
 	made_progress(s);
 	return n;
 }
 
-/* Check after the clock stopped; a bad echo is counted, not fatal, so all errors are tallied. */
-static void check_echo(struct side *s, ssize_t n)
+/* Zero-copy sending (transport_ops.send_loan): a buffer of the mechanism's for message seq, or NULL. */
+static void *loan_buf(struct side *s, size_t len, uint64_t seq)
 {
-	msg_check(&s->chk, s->rbuf, (size_t)n, s->c->msg_bytes, true);
+	void *buf = NULL;
+	int rc = s->ops->send_loan(s->end, len, s->c->timeout_ns, &buf);
+	if (rc) {
+		side_fail(s, rc, "loan of a buffer for message %llu", (unsigned long long)seq);
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * Message seq, stamped, in the buffer it goes out in: g's own buffer, or, for
+ * a mechanism that lends its buffers, a loaned one with the whole message
+ * written into it (the producer writing its message once). NULL on failure.
+ * A pingpong round trip calls this before t0, so with loans the RTT spans
+ * A's commit, B's receipt, B's loan, copy and commit of its echo, and A's
+ * receipt of the echo where it lies; A checks and releases it after t1.
+ */
+static void *stamp_msg(struct side *s, struct msg_gen *g, uint64_t seq)
+{
+	if (!s->ops->send_loan) {
+		msg_stamp(g, seq);
+		return g->buf;
+	}
+	void *buf = loan_buf(s, s->c->msg_bytes, seq);
+	if (buf)
+		msg_stamp_into(g, buf, seq);
+	return buf;
+}
+
+/* B: send the message just received back whole; with loans, B copies it into a loaned buffer (B producing its reply). */
+static int echo_msg(struct side *s, size_t n, uint64_t seq)
+{
+	const void *src = s->msg;
+	if (s->ops->send_loan) {
+		void *buf = loan_buf(s, n, seq);
+		if (!buf)
+			return -EPIPE;
+		memcpy(buf, s->msg, n);
+		src = buf;
+	}
+	return send_msg(s, src, n, seq);
+}
+
+/* Done with the message received last, after its check: a zero-copy mechanism gets its buffer back. */
+static int done_msg(struct side *s, uint64_t seq)
+{
+	int rc = s->ops->recv_release ? s->ops->recv_release(s->end, s->msg) : 0;
+	return rc ? side_fail(s, rc, "release of message %llu", (unsigned long long)seq) : 0;
+}
+
+/* Check after the clock stopped; a bad echo is counted, not fatal, so all errors are tallied. */
+static int check_echo(struct side *s, ssize_t n, uint64_t seq)
+{
+	msg_check(&s->chk, s->msg, (size_t)n, s->c->msg_bytes, true);
+	return done_msg(s, seq);
 }
 
 /*
@@ -172,21 +283,26 @@ static void wait_until(int64_t t)
  */
 static int64_t round_trip(struct side *s, uint64_t seq, int64_t not_before, int64_t *sent)
 {
-	msg_stamp(&s->gen, seq);
+	void *buf = stamp_msg(s, &s->gen, seq); /* with loans: loaned and written before t0 */
+	if (!buf)
+		return -EPIPE;
 	if (not_before && now_ns() < not_before)
 		wait_until(not_before);
 	int64_t t0 = now_ns();
 	*sent = t0;
-	if (s->c->pattern == PAT_ONEWAY)
-		atomic_store_explicit(&s->ctl->sent_ns, t0, memory_order_release);
-	if (send_msg(s, s->gen.buf, s->c->msg_bytes, seq))
+	if (send_msg(s, buf, s->c->msg_bytes, seq))
 		return -EPIPE;
+	if (s->c->pattern == PAT_ONEWAY) { /* after the send: the store is in neither side's figure */
+		atomic_store_explicit(&s->ctl->sent_ns[seq & 1], t0, memory_order_relaxed);
+		atomic_store_explicit(&s->ctl->sent_seq, seq + 1, memory_order_release);
+	}
 	ssize_t n = recv_msg(s, seq);
 	int64_t rtt = now_ns() - t0;
 	if (n < 0)
 		return -EPIPE;
 	s->chk.expected = seq; /* the echo must carry exactly what was sent */
-	check_echo(s, n);
+	if (check_echo(s, n, seq))
+		return -EPIPE;
 	return rtt;
 }
 
@@ -202,7 +318,7 @@ static int pingpong_timed(struct side *s, uint64_t *seq)
 {
 	const struct case_spec *c = s->c;
 	double period_ns = c->rate_per_s > 0 ? 1e9 / c->rate_per_s : 0;
-	int64_t start = now_ns(), end = start + c->duration_ns, t, rtt, sent;
+	int64_t start = gate_pass(s), end = start + c->duration_ns, t, rtt, sent;
 	uint64_t n = 0;
 	do {
 		int64_t due = period_ns > 0 ? start + (int64_t)((double)n * period_ns) : 0;
@@ -258,9 +374,13 @@ static bool reached(const struct side *s, _Atomic uint64_t *count)
 }
 
 /* B in a oneway row: the time from A's send stamp to this receive, for a timed message. */
-static void oneway_record(struct side *s, int64_t received)
+static void oneway_record(struct side *s, int64_t received, uint64_t seq)
 {
-	int64_t sent = atomic_load_explicit(&s->ctl->sent_ns, memory_order_acquire);
+	/* A publishes its stamp just after its send returned: wait the moment it may take */
+	int64_t give_up = now_ns() + s->c->timeout_ns;
+	while (atomic_load_explicit(&s->ctl->sent_seq, memory_order_acquire) < seq + 1 && now_ns() < give_up)
+		spin_pause();
+	int64_t sent = atomic_load_explicit(&s->ctl->sent_ns[seq & 1], memory_order_relaxed);
 	hist_record(&s->ctl->rtt, (uint64_t)(received > sent ? received - sent : 0));
 	if (!s->rep->msgs++)
 		s->rep->t_first_ns = received;
@@ -276,9 +396,11 @@ static int pingpong_b(struct side *s)
 		int64_t received = oneway ? now_ns() : 0;
 		if (n < 0)
 			return (int)n;
-		if (send_msg(s, s->rbuf, (size_t)n, count - 1))
+		if (echo_msg(s, (size_t)n, count - 1))
 			return -EPIPE;
-		msg_check(&s->chk, s->rbuf, (size_t)n, len, true); /* after the echo left */
+		msg_check(&s->chk, s->msg, (size_t)n, len, true); /* after the echo left */
+		if (done_msg(s, count - 1))
+			return -EPIPE;
 		if (!timed && reached(s, &s->ctl->warm_end)) {
 			cpu_span(s, false);
 			timed = true;
@@ -289,7 +411,7 @@ static int pingpong_b(struct side *s)
 			return 0;
 		}
 		if (timed && oneway)
-			oneway_record(s, received);
+			oneway_record(s, received, s->chk.expected - 1);
 	}
 }
 
@@ -301,14 +423,42 @@ static int time_up(uint64_t seq, int64_t deadline)
 
 static int stream_send(struct side *s, uint64_t seq)
 {
-	msg_stamp(&s->gen, seq);
-	return send_msg(s, s->gen.buf, s->c->msg_bytes, seq);
+	/* A mechanism that may still read a sent buffer gets the next one (transport_ops.send_buffers). */
+	unsigned i = s->n_more ? (unsigned)(seq % (s->n_more + 1)) : 0;
+	struct msg_gen *g = i ? &s->more[i - 1] : &s->gen;
+	void *buf = stamp_msg(s, g, seq);
+	return buf ? send_msg(s, buf, s->c->msg_bytes, seq) : -EPIPE;
+}
+
+/* A sender's sequence numbers: fanin sender i counts from i << FANIN_SEQ_SHIFT, every other from 0. */
+static uint64_t first_seq(const struct side *s)
+{
+	return s->c->pattern == PAT_FANIN ? (uint64_t)s->ctl->lane << FANIN_SEQ_SHIFT : 0;
+}
+
+/*
+ * Without flow control (TP_LOSSY) the last message may be dropped too, and B
+ * would wait for it until its timeout rather than count what it lost. So A
+ * sends it again every millisecond until B is done (at most the timeout). B
+ * stops at the first copy it gets, so it never counts one twice.
+ */
+static int stream_repeat_last(struct side *s, uint64_t seq)
+{
+	const struct timespec gap = { 0, 1000 * 1000 };
+	_Atomic int *b_done = &meet_flags(&s->ctl->all[s->ctl->lane], true)[TP_SIDE_B];
+	int64_t deadline = now_ns() + s->c->timeout_ns;
+	while (!atomic_load_explicit(b_done, memory_order_acquire) && now_ns() < deadline) {
+		nanosleep(&gap, NULL);
+		if (stream_send(s, seq))
+			return -EPIPE;
+	}
+	return 0;
 }
 
 static int stream_a(struct side *s)
 {
 	const struct case_spec *c = s->c;
-	uint64_t seq = 0;
+	uint64_t seq = first_seq(s);
 	int64_t warm_until = now_ns() + c->warmup_ns;
 	while (!time_up(seq, warm_until))
 		if (stream_send(s, seq++))
@@ -317,14 +467,16 @@ static int stream_a(struct side *s)
 	if (stream_send(s, seq++))
 		return -EPIPE;
 
+	int64_t end = gate_pass(s) + c->duration_ns;
 	cpu_span(s, false);
-	int64_t end = now_ns() + c->duration_ns;
 	while (!time_up(seq, end))
 		if (stream_send(s, seq++))
 			return -EPIPE;
 	cpu_span(s, true);
 	atomic_store_explicit(&s->ctl->end_count, seq + 1, memory_order_release);
-	return stream_send(s, seq) ? -EPIPE : 0;
+	if (stream_send(s, seq))
+		return -EPIPE;
+	return s->ops->flags & TP_LOSSY ? stream_repeat_last(s, seq) : 0;
 }
 
 static int stream_b(struct side *s)
@@ -336,7 +488,9 @@ static int stream_b(struct side *s)
 		if (n < 0)
 			return (int)n;
 		bool full = c->verify_full || (count & 63) == 0;
-		msg_check(&s->chk, s->rbuf, (size_t)n, c->msg_bytes, full);
+		msg_check(&s->chk, s->msg, (size_t)n, c->msg_bytes, full);
+		if (done_msg(s, count - 1))
+			return -EPIPE;
 		if (warm_end == COUNT_UNSET && reached(s, &s->ctl->warm_end)) {
 			warm_end = count;
 			s->rep->t_first_ns = now_ns();
@@ -352,8 +506,83 @@ static int stream_b(struct side *s)
 	}
 }
 
+/*
+ * fanin's receiver: messages of every sender arrive mixed; each is checked
+ * against its own sender's sequence (the sender's number in the top bits), so
+ * loss and reordering are still caught per sender. The timed span runs from
+ * the first message past a sender's warmup to the last message of the last
+ * sender to finish.
+ */
+struct fanin_rx {
+	struct msg_check chk[RUN_MAX_LANES];
+	bool done[RUN_MAX_LANES];
+	int n_done;
+};
+
+static bool fanin_sender_done(struct side *s, struct fanin_rx *rx, int i)
+{
+	uint64_t end = atomic_load_explicit(&s->ctl->all[i].end_count, memory_order_acquire);
+	if (!rx->done[i] && end != COUNT_UNSET && rx->chk[i].expected >= end) {
+		rx->done[i] = true;
+		rx->n_done++;
+	}
+	return rx->done[i];
+}
+
+static int fanin_b(struct side *s)
+{
+	const struct case_spec *c = s->c;
+	int senders = s->ctl->lanes;
+	struct fanin_rx *rx = calloc(1, sizeof(*rx));
+	if (!rx)
+		return side_fail(s, -ENOMEM, "fanin receiver state");
+	for (int i = 0; i < senders; i++)
+		rx->chk[i].expected = (uint64_t)i << FANIN_SEQ_SHIFT;
+	bool timed = false;
+	int rc = 0;
+	for (uint64_t count = 1; rx->n_done < senders; count++) {
+		ssize_t n = recv_msg(s, count - 1);
+		if (n < 0) {
+			rc = (int)n;
+			break;
+		}
+		struct msg_hdr h = { 0 };
+		memcpy(&h, s->msg, (size_t)n < sizeof(h) ? (size_t)n : sizeof(h));
+		uint64_t from = h.seq >> FANIN_SEQ_SHIFT;
+		struct msg_check *chk = from < (uint64_t)senders ? &rx->chk[from] : &rx->chk[0];
+		msg_check(chk, s->msg, (size_t)n, c->msg_bytes, c->verify_full || (count & 63) == 0);
+		if (done_msg(s, count - 1)) {
+			rc = -EPIPE;
+			break;
+		}
+		if (!timed && from < (uint64_t)senders &&
+		    chk->expected >= atomic_load_explicit(&s->ctl->all[from].warm_end, memory_order_acquire)) {
+			timed = true;
+			s->rep->t_first_ns = now_ns();
+			cpu_span(s, false);
+		}
+		s->rep->msgs += timed;
+		if (from < (uint64_t)senders)
+			fanin_sender_done(s, rx, (int)from);
+	}
+	if (rc == 0 && timed) {
+		s->rep->t_last_ns = now_ns();
+		cpu_span(s, true);
+	}
+	for (int i = 0; i < senders; i++) { /* every sender's tallies count for the row */
+		s->chk.errors.lost += rx->chk[i].errors.lost;
+		s->chk.errors.duplicate += rx->chk[i].errors.duplicate;
+		s->chk.errors.reordered += rx->chk[i].errors.reordered;
+		s->chk.errors.corrupt += rx->chk[i].errors.corrupt;
+	}
+	free(rx);
+	return rc;
+}
+
 static int run_pattern(struct side *s)
 {
+	if (s->c->pattern == PAT_FANIN)
+		return s->me == TP_SIDE_A ? stream_a(s) : fanin_b(s);
 	if (s->c->pattern == PAT_PINGPONG || s->c->pattern == PAT_ONEWAY)
 		return s->me == TP_SIDE_A ? pingpong_a(s) : pingpong_b(s);
 	return s->me == TP_SIDE_A ? stream_a(s) : stream_b(s);
@@ -372,12 +601,31 @@ static int side_buffers(struct side *s)
 	return 0;
 }
 
+/* Stream, side A, after attach: the further send buffers the mechanism asks for, each with the same payload. */
+static int side_more_buffers(struct side *s)
+{
+	unsigned n = s->ops->send_buffers && s->me == TP_SIDE_A && s->c->pattern == PAT_STREAM
+		? s->ops->send_buffers(s->end) : 1;
+	size_t len = s->c->msg_bytes;
+	if (n > 1 && !(s->more = calloc(n - 1, sizeof(*s->more))))
+		return side_fail(s, -ENOMEM, "%u send buffers of %zu bytes", n, len);
+	for (; s->n_more + 1 < n; s->n_more++) {
+		unsigned char *buf = aligned_alloc(64, (len + 63) / 64 * 64);
+		if (!buf)
+			return side_fail(s, -ENOMEM, "%u send buffers of %zu bytes", n, len);
+		msg_gen_init(&s->more[s->n_more], buf, len, UINT64_C(0x1bc5) ^ len);
+	}
+	return 0;
+}
+
 int side_run(const struct case_spec *c, struct run_ctl *ctl, void *st, enum tp_side side)
 {
 	struct side s = {
 		.c = c, .ops = c->ops, .ctl = ctl, .rep = &ctl->side[side], .me = side,
 	};
-	struct tp_params p = { .msg_bytes = c->msg_bytes, .timeout_ns = c->timeout_ns };
+	bool fanin = c->pattern == PAT_FANIN;
+	struct tp_params p = { .msg_bytes = c->msg_bytes, .timeout_ns = c->timeout_ns,
+			       .senders = fanin ? (unsigned)ctl->lanes : 1, .sender = fanin ? (unsigned)ctl->lane : 0 };
 	struct tp_err err = { { 0 } };
 	int rc = side_buffers(&s);
 	if (rc)
@@ -395,7 +643,9 @@ int side_run(const struct case_spec *c, struct run_ctl *ctl, void *st, enum tp_s
 			side_fail(&s, rc, "attach");
 		goto out_detach;
 	}
-	if ((rc = meet(&s, ctl->attached, c->timeout_ns))) {
+	if ((rc = side_more_buffers(&s)))
+		goto out_detach;
+	if ((rc = meet(&s, false, c->timeout_ns))) {
 		side_fail(&s, rc, "waiting for the peer to attach");
 		goto out_detach;
 	}
@@ -404,7 +654,7 @@ int side_run(const struct case_spec *c, struct run_ctl *ctl, void *st, enum tp_s
 	rc = run_pattern(&s);
 	s.rep->errors = s.chk.errors;
 	/* Stay attached until the peer is done: closing early may drop its last messages. */
-	if (!rc && (rc = meet(&s, ctl->finished, c->timeout_ns)))
+	if (!rc && (rc = meet(&s, true, c->timeout_ns)))
 		side_fail(&s, rc, "waiting for the peer to finish");
 out_detach:
 	c->ops->detach(s.end);
@@ -412,6 +662,9 @@ out_detach:
 out:
 	free(s.rbuf);
 	free(s.gen.buf);
+	for (unsigned i = 0; i < s.n_more; i++)
+		free(s.more[i].buf);
+	free(s.more);
 	return rc;
 }
 

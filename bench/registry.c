@@ -11,16 +11,26 @@ extern const struct transport_ops floor_wake_ops;
 extern const struct transport_ops floor_memcpy_ops;
 extern const struct transport_ops floor_xcopy_ops;
 extern const struct transport_ops pipe_ops;
+extern const struct transport_ops pipe_splice_ops;
 extern const struct transport_ops fifo_ops;
 extern const struct transport_ops socketpair_ops;
 extern const struct transport_ops uds_stream_ops;
 extern const struct transport_ops uds_dgram_ops;
 extern const struct transport_ops uds_seqpacket_ops;
 extern const struct transport_ops tcp_ops;
+extern const struct transport_ops udp_ops;
 extern const struct transport_ops mq_ops;
+extern const struct transport_ops cma_ops;
+#ifdef IPCBENCH_HAVE_URING
+extern const struct transport_ops uring_ops;
+#endif
 extern const struct transport_ops shm_ops;
 extern const struct transport_ops shm_spin_ops;
 extern const struct transport_ops shm_sem_ops;
+extern const struct transport_ops shm_eventfd_ops;
+extern const struct transport_ops shm_loan_ops;
+extern const struct transport_ops memfd_ops;
+extern const struct transport_ops memfd_pool_ops;
 extern const struct transport_ops zmq_ipc_ops;
 extern const struct transport_ops zmq_tcp_ops;
 extern const struct transport_ops thread_ring_ops;
@@ -34,16 +44,26 @@ const struct transport_ops *const transport_registry[] = {
 	&floor_memcpy_ops,
 	&floor_xcopy_ops,
 	&pipe_ops,
+	&pipe_splice_ops,
 	&fifo_ops,
 	&socketpair_ops,
 	&uds_stream_ops,
 	&uds_dgram_ops,
 	&uds_seqpacket_ops,
 	&tcp_ops,
+	&udp_ops,
 	&mq_ops,
+	&cma_ops,
+#ifdef IPCBENCH_HAVE_URING
+	&uring_ops,
+#endif
 	&shm_ops,
 	&shm_spin_ops,
 	&shm_sem_ops,
+	&shm_eventfd_ops,
+	&shm_loan_ops,
+	&memfd_ops,
+	&memfd_pool_ops,
 	&zmq_ipc_ops,
 	&zmq_tcp_ops,
 	&thread_ring_ops,

@@ -2,6 +2,7 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -70,6 +71,16 @@ bool case_unsupported(const struct case_spec *c, char *reason, size_t reason_len
 	if (c->pattern == PAT_FANIN && !pattern_runs(ops, PAT_FANIN)) {
 		snprintf(reason, reason_len, "%s is point to point (one sender, one receiver): it cannot carry "
 			 "several senders into one receiver", ops->name);
+		return true;
+	}
+	if (c->pattern == PAT_FANIN && (ops->solo || strcmp(ops->group, "process") != 0)) {
+		snprintf(reason, reason_len, "fanin runs each sender as a process of its own; %s is between threads "
+			 "of one process", ops->name);
+		return true;
+	}
+	if (c->pattern == PAT_FANIN && c->msg_bytes < sizeof(struct msg_hdr)) {
+		snprintf(reason, reason_len, "fanin needs the %zu B header that names each message's sender",
+			 sizeof(struct msg_hdr));
 		return true;
 	}
 	if (!pattern_runs(ops, c->pattern)) {
@@ -242,7 +253,7 @@ static void kill_all(struct child *ch, int n)
 #define STALL_SLACK_NS (250 * 1000000LL)
 
 struct watchdog {
-	const struct run_ctl *ctl;
+	const struct run_ctl *ctl; /* lane 0 of ctl->lanes */
 	int64_t limit_ns;
 	uint64_t last;
 	int64_t since_ns;
@@ -250,8 +261,11 @@ struct watchdog {
 
 static uint64_t progress_of(const struct run_ctl *ctl)
 {
-	return atomic_load_explicit(&ctl->progress[0].msgs, memory_order_relaxed) +
-	       atomic_load_explicit(&ctl->progress[1].msgs, memory_order_relaxed);
+	uint64_t n = 0;
+	for (int i = 0; i < ctl->lanes; i++)
+		n += atomic_load_explicit(&ctl[i].progress[0].msgs, memory_order_relaxed) +
+		     atomic_load_explicit(&ctl[i].progress[1].msgs, memory_order_relaxed);
+	return n;
 }
 
 /* true when nothing moved for the limit; otherwise the deadline of the next look in *next. */
@@ -275,7 +289,7 @@ static bool stalled(struct watchdog *w, int64_t *next)
 static int watch(struct child *ch, int n, int64_t deadline, struct watchdog *w)
 {
 	for (;;) {
-		struct pollfd pfd[2];
+		struct pollfd pfd[RUN_MAX_CHILDREN];
 		int live = 0, blind = 0;
 		for (int i = 0; i < n; i++) {
 			pfd[i] = (struct pollfd){ .fd = ch[i].done ? -1 : ch[i].pidfd, .events = POLLIN };
@@ -310,31 +324,69 @@ static int watch(struct child *ch, int n, int64_t deadline, struct watchdog *w)
 	}
 }
 
-static void collect(const struct case_spec *c, struct run_ctl *ctl, int cause, struct rep_result *out)
+/* Add lane l's figures to out: its errors, CPU, round trips and messages; its failure when it has one. */
+static void collect_lane(const struct case_spec *c, struct run_ctl *ctl, int cause, struct rep_result *out)
 {
 	struct side_report *a = &ctl->side[TP_SIDE_A], *b = &ctl->side[TP_SIDE_B];
-	const struct side_report *timed = c->pattern == PAT_PINGPONG ? a : b; /* oneway: B times it */
-	out->errors = a->errors;
-	out->errors.lost += b->errors.lost;
-	out->errors.duplicate += b->errors.duplicate;
-	out->errors.reordered += b->errors.reordered;
-	out->errors.corrupt += b->errors.corrupt;
-	out->msgs = timed->msgs;
-	out->elapsed_s = (double)(timed->t_last_ns - timed->t_first_ns) / 1e9;
-	out->rtt = ctl->rtt;
-	out->intended = ctl->intended;
-	out->cpu[TP_SIDE_A] = a->cpu;
-	out->cpu[TP_SIDE_B] = b->cpu;
+	const struct side_report *timed = c->pattern == PAT_PINGPONG ? a : b; /* oneway, fanin: B times it */
+	struct msg_errors *e = &out->errors;
+	for (int side = 0; side < 2; side++) {
+		const struct side_report *r = &ctl->side[side];
+		e->lost += r->errors.lost;
+		e->duplicate += r->errors.duplicate;
+		e->reordered += r->errors.reordered;
+		e->corrupt += r->errors.corrupt;
+		out->cpu[side].cpu_ns += r->cpu.cpu_ns;
+		out->cpu[side].vcsw += r->cpu.vcsw;
+		out->cpu[side].ivcsw += r->cpu.ivcsw;
+		if (r->cpu.wall_ns > out->cpu[side].wall_ns) /* the lanes share one window */
+			out->cpu[side].wall_ns = r->cpu.wall_ns;
+	}
+	double elapsed_s = (double)(timed->t_last_ns - timed->t_first_ns) / 1e9;
+	if (timed->msgs && elapsed_s > 0 && out->lanes < RUN_MAX_LANES) {
+		struct lane_result *lr = &out->lane[out->lanes++];
+		lr->msgs_per_s = c->pattern == PAT_PINGPONG && ctl->rtt.sum > 0
+			? (double)ctl->rtt.count / (double)(ctl->rtt.sum / 1e9L) : (double)timed->msgs / elapsed_s;
+		lr->p50_ns = ctl->rtt.count ? (double)hist_percentile(&ctl->rtt, 500) : NAN;
+		lr->p99_ns = ctl->rtt.count ? (double)hist_percentile(&ctl->rtt, 990) : NAN;
+	}
+	out->msgs += timed->msgs;
+	if (elapsed_s > out->elapsed_s)
+		out->elapsed_s = elapsed_s;
+	hist_add(&out->rtt, &ctl->rtt);
+	hist_add(&out->intended, &ctl->intended);
 	const struct side_report *bad = cause >= 0 && ctl->side[cause].failed ? &ctl->side[cause]
 		: a->failed ? a : b->failed ? b : NULL;
-	if (bad) {
+	if (bad && !out->reason[0] && ctl->lanes > 1 && c->pattern != PAT_FANIN)
+		snprintf(out->reason, sizeof(out->reason), "pair %d: %.200s", ctl->lane + 1, bad->reason);
+	else if (bad && !out->reason[0])
 		snprintf(out->reason, sizeof(out->reason), "%s", bad->reason);
-	} else if (msg_errors_total(&out->errors)) {
+}
+
+static void collect(const struct case_spec *c, struct run_ctl *ctl, const int *cause, struct rep_result *out)
+{
+	hist_init(&out->rtt);
+	hist_init(&out->intended);
+	for (int l = 0; l < ctl->lanes; l++)
+		collect_lane(c, &ctl[l], cause[l], out);
+	if (ctl->lanes > 1 && c->pattern == PAT_PINGPONG) { /* pairs run side by side: their rates add up */
+		out->elapsed_s = out->msgs ? 0 : out->elapsed_s;
+		double rate = 0;
+		for (int l = 0; l < out->lanes; l++)
+			rate += out->lane[l].msgs_per_s;
+		out->aggregate_msgs_per_s = rate;
+	}
+	if (out->reason[0])
+		return;
+	/* Without flow control a stream may drop messages: the loss is a figure of the row, not a fault. */
+	bool loss_only = (c->ops->flags & TP_LOSSY) && c->pattern != PAT_PINGPONG && c->pattern != PAT_ONEWAY &&
+			 msg_errors_total(&out->errors) == out->errors.lost;
+	if (msg_errors_total(&out->errors) && !loss_only) {
 		snprintf(out->reason, sizeof(out->reason),
 			 "verification failed: %llu lost, %llu duplicate, %llu reordered, %llu corrupt",
 			 (unsigned long long)out->errors.lost, (unsigned long long)out->errors.duplicate,
 			 (unsigned long long)out->errors.reordered, (unsigned long long)out->errors.corrupt);
-	} else if (out->msgs == 0 || out->elapsed_s <= 0) {
+	} else if (out->msgs == 0 || (out->elapsed_s <= 0 && !out->aggregate_msgs_per_s && c->pattern != PAT_ONEWAY)) {
 		snprintf(out->reason, sizeof(out->reason), "no message was timed");
 	} else {
 		out->ok = true;
@@ -353,76 +405,159 @@ static int pidfd_of(pid_t pid)
 	return fd;
 }
 
+/* The lanes of a run: --pairs, or fanin's senders; one otherwise. */
+static int lanes_of(const struct case_spec *c)
+{
+	int n = c->pattern == PAT_FANIN ? c->senders : c->pairs;
+	return n < 1 ? 1 : n > RUN_MAX_LANES ? RUN_MAX_LANES : n;
+}
+
+/* One shared mapping of every lane's control block, each knowing its lane and the array. */
+static struct run_ctl *lanes_map(int lanes)
+{
+	struct run_ctl *ctl = mmap(NULL, (size_t)lanes * sizeof(*ctl), PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ctl == MAP_FAILED)
+		return NULL;
+	memset(ctl, 0, (size_t)lanes * sizeof(*ctl));
+	for (int i = 0; i < lanes; i++) {
+		ctl[i].warm_end = COUNT_UNSET;
+		ctl[i].end_count = COUNT_UNSET;
+		hist_init(&ctl[i].rtt);
+		hist_init(&ctl[i].intended);
+		ctl[i].lane = i;
+		ctl[i].lanes = lanes;
+		ctl[i].all = ctl;
+	}
+	return ctl;
+}
+
+/* One run's children and what each one is: a side of a lane, or a lane's thread host (side -1). */
+struct run_kids {
+	struct child ch[RUN_MAX_CHILDREN];
+	int lane[RUN_MAX_CHILDREN], side[RUN_MAX_CHILDREN];
+	int n;
+};
+
+static int fork_kid(struct run_kids *k, pid_t runner, const struct case_spec *c, struct run_ctl *ctl, void *st,
+		    int side)
+{
+	int i = k->n;
+	k->ch[i] = (struct child){ .pidfd = -1 };
+	k->ch[i].pid = spawn_child(runner, c, ctl, st, side);
+	if (k->ch[i].pid < 0)
+		return -errno;
+	k->ch[i].pidfd = pidfd_of(k->ch[i].pid);
+	k->lane[i] = ctl->lane;
+	k->side[i] = side;
+	k->n++;
+	return 0;
+}
+
+/*
+ * Fork the run: each lane's host (thread rows), or each lane's two sides
+ * (pairs: a state each), or fanin's senders and the one receiver (one state).
+ */
+static int fork_run(struct run_kids *k, const struct case_spec *c, struct run_ctl *ctl, void **st, bool in_threads)
+{
+	pid_t runner = getpid();
+	bool fanin = c->pattern == PAT_FANIN;
+	int rc = 0;
+	for (int l = 0; l < ctl->lanes && rc == 0; l++) {
+		if (in_threads) {
+			rc = fork_kid(k, runner, c, &ctl[l], NULL, -1);
+			continue;
+		}
+		rc = fork_kid(k, runner, c, &ctl[l], st[fanin ? 0 : l], TP_SIDE_A);
+		if (rc == 0 && !fanin)
+			rc = fork_kid(k, runner, c, &ctl[l], st[l], TP_SIDE_B);
+	}
+	if (rc == 0 && fanin && !in_threads)
+		rc = fork_kid(k, runner, c, &ctl[0], st[0], TP_SIDE_B);
+	return rc;
+}
+
+/* Set up each lane's mechanism state in the runner (process rows); fanin's senders share one. */
+static int setup_states(const struct case_spec *c, int lanes, void **st, struct rep_result *out)
+{
+	struct tp_params p = { .msg_bytes = c->msg_bytes, .timeout_ns = c->timeout_ns,
+			       .senders = c->pattern == PAT_FANIN ? (unsigned)lanes : 1 };
+	int n = c->pattern == PAT_FANIN ? 1 : lanes;
+	for (int l = 0; l < n; l++) {
+		struct tp_err err = { { 0 } };
+		st[l] = tp_state_alloc(c->ops->state_size);
+		int rc = st[l] ? c->ops->setup(st[l], &p, &err) : -ENOMEM;
+		if (rc) {
+			snprintf(out->reason, sizeof(out->reason), "setup: %s", err.msg[0] ? err.msg : strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* After the children are gone: how each ended, and why the run stopped when the runner stopped it. */
+static void note_ends(struct run_kids *k, struct run_ctl *ctl, bool in_threads, int rc, int64_t limit_ns,
+		      int *cause)
+{
+	for (int i = 0; i < k->n; i++) {
+		int l = k->lane[i], side = k->side[i] < 0 ? TP_SIDE_A : k->side[i];
+		if (!k->ch[i].killed)
+			note_exit(&ctl[l].side[side], in_threads ? "the run's process" : side ? "side B" : "side A",
+				  k->ch[i].status);
+		if (!k->ch[i].killed && WIFSIGNALED(k->ch[i].status) && cause[l] < 0)
+			cause[l] = side;
+		if (k->ch[i].pidfd >= 0)
+			close(k->ch[i].pidfd);
+	}
+	if (rc == -ETIMEDOUT)
+		note_failure(&ctl[0].side[TP_SIDE_A], "%s", "run exceeded its deadline; sides killed");
+	if (rc == -EAGAIN) {
+		char why[160];
+		snprintf(why, sizeof(why), "no message moved for %.1f s (the -t timeout): a side is stopped or "
+			 "stuck; timed out, sides killed", (double)limit_ns / 1e9);
+		note_failure(&ctl[0].side[TP_SIDE_A], "%s", why);
+	}
+}
+
 int run_once(const struct case_spec *c, struct rep_result *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct run_ctl *ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE,
-				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (ctl == MAP_FAILED) {
-		snprintf(out->reason, sizeof(out->reason), "runner: mmap of the control block: %s",
-			 strerror(errno));
+	int lanes = lanes_of(c);
+	struct run_ctl *ctl = lanes_map(lanes);
+	if (!ctl) {
+		snprintf(out->reason, sizeof(out->reason), "runner: mmap of the control block: %s", strerror(errno));
 		return 0;
 	}
-	memset(ctl, 0, sizeof(*ctl));
-	ctl->warm_end = COUNT_UNSET;
-	ctl->end_count = COUNT_UNSET;
-	hist_init(&ctl->rtt);
-	hist_init(&ctl->intended);
-
-	/* Processes: setup here, one child per side. Threads and solo rows: one host child. */
+	/* Processes: setup here, one child per side. Threads and solo rows: one host child per lane. */
 	bool in_threads = c->ops->solo || strcmp(c->ops->group, "process") != 0;
-	void *st = NULL;
-	struct tp_params p = { .msg_bytes = c->msg_bytes, .timeout_ns = c->timeout_ns };
-	struct tp_err err = { { 0 } };
-	int rc = 0, n = 0;
-	struct child ch[2] = { { .pidfd = -1 }, { .pidfd = -1 } };
-	if (!in_threads) {
-		st = tp_state_alloc(c->ops->state_size);
-		rc = st ? c->ops->setup(st, &p, &err) : -ENOMEM;
-		if (rc) {
-			snprintf(out->reason, sizeof(out->reason), "setup: %s",
-				 err.msg[0] ? err.msg : strerror(-rc));
-			goto out;
-		}
-	}
-	pid_t runner = getpid();
-	for (int i = 0; i < (in_threads ? 1 : 2); i++, n++) {
-		ch[i].pid = spawn_child(runner, c, ctl, st, in_threads ? -1 : i);
-		if (ch[i].pid < 0) {
-			snprintf(out->reason, sizeof(out->reason), "fork: %s", strerror(errno));
-			kill_all(ch, n);
-			goto out;
-		}
-		ch[i].pidfd = pidfd_of(ch[i].pid);
+	void *st[RUN_MAX_LANES] = { 0 };
+	struct run_kids *k = calloc(1, sizeof(*k));
+	int rc = k ? 0 : -ENOMEM, cause[RUN_MAX_LANES];
+	for (int l = 0; l < lanes; l++)
+		cause[l] = -1; /* a side killed by someone else is why its peer failed, not the other way */
+	if (rc == 0 && !in_threads)
+		rc = setup_states(c, lanes, st, out);
+	if (rc == 0 && (rc = fork_run(k, c, ctl, st, in_threads)))
+		snprintf(out->reason, sizeof(out->reason), "fork: %s", strerror(-rc));
+	if (rc) {
+		if (k)
+			kill_all(k->ch, k->n);
+		goto out;
 	}
 	/* Attach, warmup, the timed span, and the final meet each get their share. */
 	int64_t deadline = now_ns() + c->warmup_ns + c->duration_ns + 4 * c->timeout_ns;
 	struct watchdog w = { .ctl = ctl, .limit_ns = c->timeout_ns + STALL_SLACK_NS, .since_ns = now_ns() };
-	rc = watch(ch, n, deadline, &w);
-	kill_all(ch, n);
-	int cause = -1; /* a side killed by someone else is why its peer failed, not the other way */
-	for (int i = 0; i < n; i++) {
-		if (!ch[i].killed)
-			note_exit(&ctl->side[i], in_threads ? "the run's process" : i ? "side B" : "side A",
-				  ch[i].status);
-		if (!ch[i].killed && WIFSIGNALED(ch[i].status) && cause < 0)
-			cause = i;
-		if (ch[i].pidfd >= 0)
-			close(ch[i].pidfd);
-	}
-	if (rc == -ETIMEDOUT)
-		note_failure(&ctl->side[TP_SIDE_A], "%s", "run exceeded its deadline; sides killed");
-	if (rc == -EAGAIN) {
-		char why[160];
-		snprintf(why, sizeof(why), "no message moved for %.1f s (the -t timeout): a side is stopped or "
-			 "stuck; timed out, sides killed", (double)w.limit_ns / 1e9);
-		note_failure(&ctl->side[TP_SIDE_A], "%s", why);
-	}
+	rc = watch(k->ch, k->n, deadline, &w);
+	kill_all(k->ch, k->n);
+	note_ends(k, ctl, in_threads, rc, w.limit_ns, cause);
 	collect(c, ctl, cause, out);
 out:
-	if (st)
-		c->ops->teardown(st);
-	free(st);
-	munmap(ctl, sizeof(*ctl));
+	for (int l = 0; l < lanes; l++)
+		if (st[l]) {
+			c->ops->teardown(st[l]);
+			free(st[l]);
+		}
+	free(k);
+	munmap(ctl, (size_t)lanes * sizeof(*ctl));
 	return rc == -EINTR ? -EINTR : 0;
 }

@@ -41,6 +41,7 @@ struct case_spec {
 	double rate_per_s;  /* pingpong: an open-loop sender at this rate; 0 is closed loop */
 	double rate_frac;   /* --rate sweep: the rate as a share of the closed loop's, set before it runs */
 	int senders;        /* fanin: senders into the one receiver */
+	int pairs;          /* --pairs: independent pairs side by side, one common window (0 or 1: one) */
 };
 
 /* CPU one side used over its timed span: time on CPU and context switches. */
@@ -49,6 +50,15 @@ struct cpu_use {
 	int64_t wall_ns;  /* the span it was measured over */
 	int64_t vcsw;     /* voluntary context switches (it blocked) */
 	int64_t ivcsw;    /* involuntary ones (it was preempted) */
+};
+
+#define RUN_MAX_LANES 64 /* --pairs, or fanin's senders */
+#define RUN_MAX_CHILDREN (2 * RUN_MAX_LANES + 1)
+
+/* One lane of a run of several (one pair of --pairs, or one fanin sender). */
+struct lane_result {
+	double msgs_per_s; /* its round trips (messages) per second */
+	double p50_ns, p99_ns;
 };
 
 /* What one repetition measured. */
@@ -60,6 +70,9 @@ struct rep_result {
 	uint64_t msgs;      /* timed messages (pingpong: round trips) */
 	double elapsed_s;   /* the timed span: A's for pingpong, B's first-to-last for stream */
 	struct cpu_use cpu[2]; /* per side; a solo row fills side B only */
+	int lanes;             /* lanes that timed messages: pairs (or senders) */
+	struct lane_result lane[RUN_MAX_LANES];
+	double aggregate_msgs_per_s; /* pairs: their round trips per second added up */
 	struct msg_errors errors;
 };
 

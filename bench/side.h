@@ -39,8 +39,25 @@ struct run_ctl {
 	} progress[2];
 	struct hist rtt;      /* side A, pingpong (side B, oneway) */
 	struct hist intended; /* side A, pingpong with a rate: from each intended send time */
-	_Alignas(128) _Atomic int64_t sent_ns; /* oneway: A's clock when it sent the message in flight */
+	/*
+	 * oneway: A's clock at the send of message n, in slot n % 2, published
+	 * with n + 1 once the send returned. B reads slot n after it echoed n;
+	 * A cannot reach n + 2 before B echoed n + 1, so two slots suffice.
+	 */
+	_Alignas(128) _Atomic int64_t sent_ns[2];
+	_Atomic uint64_t sent_seq;
+	/*
+	 * A run of several lanes (--pairs: a pair each; fanin: a sender each, the
+	 * one receiver in lane 0) has a control block per lane in one mapping.
+	 */
+	int lane, lanes;
+	struct run_ctl *all; /* lane 0's block: the array of them */
+	_Alignas(128) _Atomic int gate_ready;   /* lane 0: senders that finished their warmup */
+	_Atomic int64_t gate_start_ns;          /* lane 0: when every lane's timed span starts */
 };
+
+/* The sequence numbers of fanin sender i begin at i << FANIN_SEQ_SHIFT, so the receiver tells senders apart. */
+#define FANIN_SEQ_SHIFT 48
 
 /*
  * Run one side: attach, meet the peer, the pattern's loop, meet again, detach.

@@ -42,6 +42,11 @@ enum tp_flags {
 	TP_SPIN_ONLY   = 1u << 3, /* waits by busy-polling only: meaningless on one CPU */
 	TP_SPINS_FIRST = 1u << 4, /* adaptive: spins a while before it sleeps, so a round trip between two
 				     busy CPUs need not sleep; its floor is floor-cacheline, not floor-wake */
+	TP_ZERO_COPY   = 1u << 5, /* the receiver checks each message where it lies (recv_loan), never
+				     copying it out: a separate, labelled row ("checks in place") */
+	TP_LOSSY       = 1u << 6, /* no flow control (UDP): a stream sender that outruns the receiver
+				     loses messages; the row counts them and reports the loss as a
+				     figure (as iperf3 does), failing only for anything else */
 };
 
 /*
@@ -114,6 +119,17 @@ struct transport_ops {
 	int (*send)(void *end, const void *buf, size_t len, int64_t timeout_ns);
 
 	/*
+	 * Optional: how many send buffers a sender rotates through when it sends
+	 * again before the peer replied (stream). The mechanism may still read a
+	 * buffer after send returned (vmsplice() leaves the sender's pages in a
+	 * pipe; a peer pulls them with process_vm_readv()), until n - 1 further
+	 * sends have returned. A reply proves the peer took the message, so
+	 * pingpong needs one. NULL means 1: the buffer is free once send returns.
+	 * Called in side A after attach.
+	 */
+	unsigned (*send_buffers)(void *end);
+
+	/*
 	 * Receive one message of len bytes into buf (the caller's own buffer; cap
 	 * bytes available, cap >= len). Stream kinds loop until len bytes arrived;
 	 * message kinds return what one message held. Blocks at most timeout_ns.
@@ -121,6 +137,40 @@ struct transport_ops {
 	 * or another negative errno.
 	 */
 	ssize_t (*recv)(void *end, void *buf, size_t len, size_t cap, int64_t timeout_ns);
+
+	/*
+	 * Zero-copy sending (optional; both or neither). When set, the runner
+	 * sends through them instead of send: send_loan lends the side a buffer of
+	 * at least len bytes in *buf, one the peer will read the message from;
+	 * the runner writes the whole message there (the producer writing its
+	 * message once), then send_commit hands exactly that buffer, holding len
+	 * bytes (at most the loan's), to the peer. One loan is out at a time, and
+	 * every loan is committed before the next. send_loan may block at most timeout_ns while
+	 * no buffer is free (the peer still holds them all); send_commit may block
+	 * at most timeout_ns (a full socket). Both return 0, -ETIMEDOUT, -EPIPE
+	 * when the peer is gone, or another negative errno; after an error the
+	 * end is only detached.
+	 */
+	int (*send_loan)(void *end, size_t len, int64_t timeout_ns, void **buf);
+	int (*send_commit)(void *end, const void *buf, size_t len, int64_t timeout_ns);
+
+	/*
+	 * Zero-copy receiving (optional; both or neither, with TP_ZERO_COPY). When
+	 * set, the runner receives through them instead of recv: recv_loan waits
+	 * for the next message (len bytes expected; it may hold another length,
+	 * which the caller's check counts) and sets *msg to where it lies, readable
+	 * until recv_release(end, msg). The runner checks it there, in place, and
+	 * releases it before it receives the next one; a mechanism may refuse a
+	 * release out of order. Blocks at most timeout_ns. recv_loan returns the
+	 * message's length, 0 when the peer is gone, -ETIMEDOUT, -EPROTO when the
+	 * peer sent something no sender of this mechanism would (a bad index or
+	 * length, an unsealed memfd), or another negative errno. recv_release
+	 * returns 0, -EINVAL for a message not held, or another negative errno
+	 * (-EPIPE: the peer is gone); it waits at most tp_params.timeout_ns (a
+	 * mechanism that hands buffers back through a socket).
+	 */
+	ssize_t (*recv_loan)(void *end, size_t len, int64_t timeout_ns, const void **msg);
+	int (*recv_release)(void *end, const void *msg);
 
 	void (*detach)(void *end);
 	void (*teardown)(void *st);

@@ -1,4 +1,5 @@
 /* A receive that copies only part of each message (partial_copy.c, preloaded) fails every row as corrupt. */
+#include "registry.h"
 #include "support.h"
 
 #include <dlfcn.h>
@@ -22,12 +23,15 @@
  */
 #define CUT_AFTER 20
 
-/* Every fd mechanism that receives with read() or recv(), both patterns, sizes far above KEEP. */
+/*
+ * Every fd mechanism that receives with read() or recv(), both patterns, sizes
+ * far above KEEP (and within udp's 65,507 B datagram).
+ */
 static const char *const run_args[] = {
-	"-m", "pipe,socketpair,uds-stream,tcp,uds-seqpacket", "-p", "pingpong,stream", "-s", "4K,64K",
+	"-m", "pipe,socketpair,uds-stream,tcp,uds-seqpacket,udp,pipe-splice", "-p", "pingpong,stream", "-s", "4K,60K",
 	"-d", "0.1", "-r", "1", "--json", "--quiet", NULL,
 };
-#define ROWS (5 * 2 * 2)
+#define ROWS (7 * 2 * 2)
 
 /*
  * Run the tool with the interposer preloaded; after >= 0 switches it on after
@@ -128,14 +132,19 @@ static void test_preload_alone_is_harmless(void **state)
 	json_t *results = json_object_get(doc, "results");
 	size_t i, ok = 0;
 	json_t *row;
-	json_array_foreach(results, i, row)
-		ok += strcmp(row_str(row, "status"), "ok") == 0 && row_errors(row, "corrupt") == 0;
-	if (rc != 0 || json_array_size(results) != ROWS || ok != ROWS) {
+	json_array_foreach(results, i, row) {
+		const struct transport_ops *ops = transport_find(row_str(row, "mechanism"));
+		/* no flow control (udp): a stream may lose messages, and only lose them */
+		bool lossy = ops && (ops->flags & TP_LOSSY) && row_errors(row, "lost") > 0 &&
+			     row_errors(row, "duplicate") + row_errors(row, "reordered") + row_errors(row, "corrupt") == 0;
+		ok += (strcmp(row_str(row, "status"), "ok") == 0 && row_errors(row, "corrupt") == 0) || lossy;
+	}
+	if ((rc != 0 && rc != 1) || json_array_size(results) != ROWS || ok != ROWS) {
 		print_error("exit %d (want 0), %zu rows (want %d), %zu ok:\n", rc, json_array_size(results), ROWS, ok);
 		print_rows(results);
 		print_error("stderr: %.2000s\n", err);
 	}
-	assert_int_equal(rc, 0);
+	assert_true(rc == 0 || (rc == 1 && ok == ROWS)); /* 1: a lossy row failed as lost */
 	assert_int_equal(json_array_size(results), ROWS);
 	assert_int_equal(ok, ROWS);
 	json_decref(doc);
