@@ -1,9 +1,10 @@
-/* SPSC byte ring: pieces in, pieces out, and the three ways to wait for the other side. */
+/* SPSC byte ring: pieces in, pieces out, and the four ways to wait for the other side. */
 #include "ring.h"
 
 #include <errno.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
+#include <poll.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -85,6 +86,12 @@ int ring_end_init(struct ring_end *e, struct ring *r, enum ring_wait wait, bool 
 	return 0;
 }
 
+void ring_end_eventfds(struct ring_end *e, int wait_fd, int wake_fd)
+{
+	e->wait_fd = wait_fd;
+	e->wake_fd = wake_fd;
+}
+
 static _Atomic uint64_t *ring_word(struct ring_end *e, uint64_t pos)
 {
 	return (_Atomic uint64_t *)(void *)(e->r->data + (pos & (e->size - 1)));
@@ -161,6 +168,22 @@ static void ring_futex_wake(struct ring_end *e, _Atomic uint32_t *word)
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | e->futex_flags, 1, NULL, NULL, 0);
 }
 
+/* Sleep until the other side writes our eventfd; a write that came first makes poll return at once. */
+static void ring_eventfd_wait(struct ring_end *e, int64_t left_ns)
+{
+	struct timespec ts = { (time_t)(left_ns / NS_PER_S), (long)(left_ns % NS_PER_S) };
+	struct pollfd p = { .fd = e->wait_fd, .events = POLLIN };
+	uint64_t count;
+	if (ppoll(&p, 1, &ts, NULL) > 0)
+		(void)!read(e->wait_fd, &count, sizeof(count)); /* back to 0 for the next sleep */
+}
+
+static void ring_eventfd_wake(struct ring_end *e)
+{
+	uint64_t one = 1;
+	(void)!write(e->wake_fd, &one, sizeof(one));
+}
+
 static int ring_sem_wait(sem_t *s, int64_t timeout_ns, int64_t *deadline)
 {
 	if (sem_trywait(s) == 0)
@@ -188,7 +211,7 @@ static int ring_wait_for(struct ring_end *e, _Atomic uint64_t *v, uint64_t targe
 	struct ring *r = e->r;
 	int64_t spin_until = 0;
 	int yields = 0;
-	if (e->wait != RING_SEM) {
+	if (e->wait == RING_SPIN || e->wait == RING_ADAPTIVE) {
 		for (unsigned n = 1;; n++) {
 			ring_cpu_relax();
 			if ((*seen = atomic_load_explicit(v, memory_order_acquire)) >= target)
@@ -231,6 +254,8 @@ static int ring_wait_for(struct ring_end *e, _Atomic uint64_t *v, uint64_t targe
 		}
 		if (e->wait == RING_ADAPTIVE)
 			ring_futex_wait(e, flag, left); /* woken, timed out or interrupted: look again */
+		else if (e->wait == RING_EVENTFD)
+			ring_eventfd_wait(e, left);
 		else if ((rc = ring_sem_wait(&r->room, timeout_ns, deadline)))
 			break;
 	}
@@ -254,6 +279,8 @@ static void ring_wake(struct ring_end *e, enum ring_role who, memory_order mo)
 		return;
 	if (e->wait == RING_SEM)
 		sem_post(&e->r->room);
+	else if (e->wait == RING_EVENTFD)
+		ring_eventfd_wake(e);
 	else
 		ring_futex_wake(e, flag);
 }
@@ -274,9 +301,10 @@ static void ring_store_then_wake(struct ring_end *e, _Atomic uint64_t *dst, uint
 /* Producer: commit a piece by storing its word. */
 static void ring_commit(struct ring_end *e, _Atomic uint64_t *w, uint64_t word)
 {
-	if (e->wait == RING_ADAPTIVE) {
+	if (e->wait == RING_ADAPTIVE || e->wait == RING_EVENTFD) {
 		ring_store_then_wake(e, w, word, RING_CONSUMER);
-		ring_note_cpu(&e->r->producer_cpu);
+		if (e->wait == RING_ADAPTIVE)
+			ring_note_cpu(&e->r->producer_cpu);
 		return;
 	}
 	atomic_store_explicit(w, word, memory_order_release);
@@ -334,7 +362,7 @@ static int ring_wait_piece(struct ring_end *e, uint64_t tail, uint64_t *word, in
 	}
 	if ((*word = atomic_load_explicit(w, memory_order_acquire)))
 		return 0;
-	if (e->wait == RING_ADAPTIVE)
+	if (e->wait != RING_SPIN)
 		ring_show_tail(e, tail);
 	return ring_wait_for(e, w, RING_WORD_USED, word, RING_CONSUMER, timeout_ns, deadline);
 }

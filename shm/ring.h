@@ -36,6 +36,7 @@ enum ring_wait {
 	RING_SPIN,     /* busy-poll until the deadline: lowest latency, burns a CPU */
 	RING_ADAPTIVE, /* spin a little, then sched_yield, then sleep on a futex */
 	RING_SEM,      /* process-shared POSIX semaphores, posted for every piece */
+	RING_EVENTFD,  /* no spin: sleep in poll() on this side's eventfd, which the other side writes */
 };
 
 /* Indexes into ring->sleeping: which side announced it is about to sleep. */
@@ -75,6 +76,8 @@ struct ring_end {
 	int futex_flags; /* FUTEX_PRIVATE_FLAG between threads, 0 between processes */
 	uint64_t size;   /* copies of r->size and r->chunk, so the hot path reads no shared line */
 	uint64_t chunk;
+	int wait_fd;     /* RING_EVENTFD: the eventfd this side sleeps on */
+	int wake_fd;     /* RING_EVENTFD: the other side's, written to wake it */
 };
 
 /**
@@ -104,6 +107,12 @@ int ring_init(struct ring *r, size_t size, bool pshared);
  * @return 0, or -EINVAL when the header does not describe a valid ring.
  */
 int ring_end_init(struct ring_end *e, struct ring *r, enum ring_wait wait, bool shared);
+
+/**
+ * RING_EVENTFD, after ring_end_init: this side sleeps on wait_fd and wakes the
+ * other side by writing 1 to wake_fd (both non-blocking eventfds, owned by the caller).
+ */
+void ring_end_eventfds(struct ring_end *e, int wait_fd, int wake_fd);
 
 /**
  * Producer: copy len bytes in as one message. Blocks at most timeout_ns in all

@@ -1,12 +1,14 @@
-/* shm, shm-spin, shm-sem: two SPSC rings in one POSIX shared-memory object, three ways to wait. */
+/* shm, shm-spin, shm-sem, shm-eventfd: two SPSC rings in one POSIX shared-memory object, four ways to wait. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../ipc/fdio.h"
 #include "../ipc/names.h"
 #include "../ipc/transport.h"
 #include "ring.h"
@@ -20,6 +22,8 @@ struct shm_state {
 	enum ring_wait wait;
 	size_t ring_size;   /* data bytes of each ring */
 	size_t map_bytes;   /* both rings, A to B first */
+	int efd[2];         /* RING_EVENTFD: each side's eventfd, by side; valid when efd_open */
+	int efd_open;
 };
 
 /* shm_end is one side's mapping and its two ring ends. */
@@ -28,6 +32,8 @@ struct shm_end {
 	size_t map_bytes;
 	struct ring_end tx;
 	struct ring_end rx;
+	int efd[2];         /* RING_EVENTFD: this side's eventfd (it sleeps on) and the peer's (it writes) */
+	int efd_held;
 };
 
 static void shm_unlink_names(void *st)
@@ -43,6 +49,14 @@ static int shm_setup(void *st, const struct tp_params *p, struct tp_err *err, en
 {
 	struct shm_state *ss = st;
 	ss->wait = wait;
+	if (wait == RING_EVENTFD) {
+		ss->efd[0] = ss->efd[1] = -1;
+		ss->efd_open = 1;
+		for (int i = 0; i < 2; i++)
+			if ((ss->efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+				return tp_fail(err, errno, "shm-eventfd: eventfd() failed: %m; raise the open-file limit "
+					       "(ulimit -n)");
+	}
 	ss->ring_size = ring_size_for(p->msg_bytes);
 	ss->map_bytes = 2 * ring_bytes(ss->ring_size);
 	int rc = tp_random_name(ss->name, sizeof(ss->name), "/", "shm");
@@ -95,6 +109,24 @@ static int shm_setup_sem(void *st, const struct tp_params *p, struct tp_err *err
 	return shm_setup(st, p, err, RING_SEM);
 }
 
+static int shm_setup_eventfd(void *st, const struct tp_params *p, struct tp_err *err)
+{
+	return shm_setup(st, p, err, RING_EVENTFD);
+}
+
+/* Each side sleeps on its own eventfd and writes the peer's, on both rings. */
+static void shm_take_eventfds(struct shm_state *ss, struct shm_end *se, enum tp_side side)
+{
+	if (!ss->efd_open)
+		return;
+	se->efd[0] = ss->efd[side];
+	se->efd[1] = ss->efd[1 - side];
+	se->efd_held = 1;
+	ss->efd_open = 0; /* this side's copies now belong to its end */
+	ring_end_eventfds(&se->tx, se->efd[0], se->efd[1]);
+	ring_end_eventfds(&se->rx, se->efd[0], se->efd[1]);
+}
+
 static int shm_attach(void *st, void *end, enum tp_side side, const struct tp_params *p, struct tp_err *err)
 {
 	struct shm_state *ss = st;
@@ -119,6 +151,7 @@ static int shm_attach(void *st, void *end, enum tp_side side, const struct tp_pa
 		rc = ring_end_init(&se->rx, side == TP_SIDE_A ? ba : ab, ss->wait, true);
 	if (rc)
 		return tp_fail(err, -rc, "shm: %s does not hold the rings set up", ss->name);
+	shm_take_eventfds(ss, se, side);
 	return 0;
 }
 
@@ -139,6 +172,11 @@ static void shm_detach(void *end)
 	if (se->map)
 		munmap(se->map, se->map_bytes);
 	se->map = NULL;
+	if (se->efd_held) {
+		fd_close(&se->efd[0]);
+		fd_close(&se->efd[1]);
+		se->efd_held = 0;
+	}
 }
 
 static void shm_teardown(void *st)
@@ -148,6 +186,11 @@ static void shm_teardown(void *st)
 	if (ss->fd_open)
 		close(ss->fd);
 	ss->fd_open = 0;
+	if (ss->efd_open) {
+		fd_close(&ss->efd[0]);
+		fd_close(&ss->efd[1]);
+		ss->efd_open = 0;
+	}
 }
 
 #define SHM_COMMON                                                      \
@@ -183,5 +226,14 @@ const struct transport_ops shm_sem_ops = {
 	.summary = "the shm ring signalled with process-shared POSIX semaphores, a post per message",
 	.flags = TP_BOUNDARIES,
 	.setup = shm_setup_sem,
+	SHM_COMMON,
+};
+
+const struct transport_ops shm_eventfd_ops = {
+	.name = "shm-eventfd",
+	.summary = "the shm ring, each side sleeping in ppoll()+read() on its own eventfd (a pollable fd, as an "
+		   "event loop waits), written by the other side only when it announced it sleeps; no spin",
+	.flags = TP_BOUNDARIES,
+	.setup = shm_setup_eventfd,
 	SHM_COMMON,
 };
