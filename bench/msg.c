@@ -2,6 +2,9 @@
 #include "msg.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static uint64_t mix64(uint64_t x)
 {
@@ -91,23 +94,14 @@ static bool small_matches(const unsigned char *buf, size_t len, uint64_t seq)
 	return memcmp(want, buf, len) == 0;
 }
 
-void msg_stamp(struct msg_gen *g, uint64_t seq)
+static uint64_t stamp_of(uint64_t seq)
 {
-	if (g->len < sizeof(struct msg_hdr)) {
-		small_fill(g->buf, g->len, seq);
-		return;
-	}
-	/* Every stamped word holds base + stamp(seq); move it there from the last stamp. */
-	uint64_t stamp = mix64(seq ^ UINT64_C(0x57a3b));
-	uint64_t delta = stamp - g->stamp, w;
-	unsigned char *payload = g->buf + sizeof(struct msg_hdr);
-	size_t words = (g->len - sizeof(struct msg_hdr)) / 8;
-	for (size_t j = 0; j < words; j = next_stamp(j)) {
-		memcpy(&w, payload + 8 * j, 8);
-		w += delta;
-		memcpy(payload + 8 * j, &w, 8);
-	}
-	g->stamp = stamp;
+	return mix64(seq ^ UINT64_C(0x57a3b));
+}
+
+/* Write message seq's header into dst, its stamped words holding stamp over their base values. */
+static void stamp_header(const struct msg_gen *g, unsigned char *dst, uint64_t seq, uint64_t stamp)
+{
 	/* The sums are linear in the words, so the stamped payload's checksum needs no pass over it. */
 	uint64_t sum = sums_final(g->sum_a + g->stamps * stamp, g->sum_b + g->stamp_weight * stamp,
 				  g->len - sizeof(struct msg_hdr));
@@ -117,7 +111,82 @@ void msg_stamp(struct msg_gen *g, uint64_t seq)
 		.seq = seq,
 		.checksum = sum ^ mix64(seq),
 	};
-	memcpy(g->buf, &h, sizeof(h));
+	memcpy(dst, &h, sizeof(h));
+}
+
+/* Add delta to the word at p: a stamped word. */
+static void stamp_add(unsigned char *p, uint64_t delta)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	w += delta;
+	memcpy(p, &w, 8);
+}
+
+void msg_stamp(struct msg_gen *g, uint64_t seq)
+{
+	if (g->len < sizeof(struct msg_hdr)) {
+		small_fill(g->buf, g->len, seq);
+		return;
+	}
+	/* Every stamped word holds base + stamp(seq); move it there from the last stamp. */
+	uint64_t stamp = stamp_of(seq), delta = stamp - g->stamp;
+	unsigned char *payload = g->buf + sizeof(struct msg_hdr);
+	size_t words = (g->len - sizeof(struct msg_hdr)) / 8;
+	for (size_t j = 0; j < words; j = next_stamp(j))
+		stamp_add(payload + 8 * j, delta);
+	g->stamp = stamp;
+	stamp_header(g, g->buf, seq, stamp);
+}
+
+/*
+ * Copy the whole 64-byte lines of src from off up to len into dst, adding
+ * delta to the first word of each (a stamped word: lines start at multiples
+ * of 64 past the first), in one pass; returns where the whole lines end.
+ */
+static size_t stamp_lines(unsigned char *dst, const unsigned char *src, size_t off, size_t len, uint64_t delta)
+{
+#if defined(__SSE2__)
+	__m128i add = _mm_set_epi64x(0, (long long)delta);
+	for (; off + 64 <= len; off += 64) {
+		const __m128i *s = (const __m128i *)(const void *)(src + off);
+		__m128i *d = (__m128i *)(void *)(dst + off);
+		__m128i a = _mm_loadu_si128(s), b = _mm_loadu_si128(s + 1);
+		__m128i c = _mm_loadu_si128(s + 2), e = _mm_loadu_si128(s + 3);
+		_mm_storeu_si128(d, _mm_add_epi64(a, add));
+		_mm_storeu_si128(d + 1, b);
+		_mm_storeu_si128(d + 2, c);
+		_mm_storeu_si128(d + 3, e);
+	}
+#else
+	for (; off + 64 <= len; off += 64) {
+		memcpy(dst + off, src + off, 64);
+		stamp_add(dst + off, delta);
+	}
+#endif
+	return off;
+}
+
+void msg_stamp_into(const struct msg_gen *g, void *dst, uint64_t seq)
+{
+	unsigned char *d = dst;
+	const unsigned char *src = g->buf;
+	size_t hdr = sizeof(struct msg_hdr), len = g->len;
+	if (len < hdr) {
+		small_fill(d, len, seq);
+		return;
+	}
+	uint64_t stamp = stamp_of(seq), delta = stamp - g->stamp;
+	/* the first line: the payload's first word is stamped; the header is written last */
+	size_t off = len < 64 ? len : 64;
+	memcpy(d + hdr, src + hdr, off - hdr);
+	if (len >= hdr + 8)
+		stamp_add(d + hdr, delta);
+	off = stamp_lines(d, src, off, len, delta);
+	memcpy(d + off, src + off, len - off);
+	if (off > hdr && off + 8 <= len) /* a last part line that holds a whole word */
+		stamp_add(d + off, delta);
+	stamp_header(g, d, seq, stamp);
 }
 
 uint64_t msg_errors_total(const struct msg_errors *e)

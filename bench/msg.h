@@ -47,6 +47,14 @@ void msg_gen_init(struct msg_gen *g, unsigned char *buf, size_t len, uint64_t se
 /** Stamp g->buf as message seq: header and one word per cache line (below header size, bytes derived from seq). */
 void msg_stamp(struct msg_gen *g, uint64_t seq);
 
+/**
+ * Write message seq whole into dst (g->len bytes: header, payload, stamps),
+ * as msg_stamp would leave it in g->buf, in one pass; g->buf stays as it is.
+ * For a zero-copy sender, whose message goes out in a buffer it borrowed: the
+ * producer writing its message once.
+ */
+void msg_stamp_into(const struct msg_gen *g, void *dst, uint64_t seq);
+
 /* The receiver's side: what sequence number comes next, and the tallies. */
 struct msg_check {
 	uint64_t expected;

@@ -396,9 +396,47 @@ static void test_errors_total(void **state)
 	assert_int_equal(msg_errors_total(&z), 0);
 }
 
+/*
+ * msg_stamp_into writes, into a buffer of any alignment, exactly the message
+ * msg_stamp leaves in the sender's own buffer, whatever that buffer's last
+ * stamp was, and the message checks intact.
+ */
+static void test_stamp_into(void **state)
+{
+	(void)state;
+	static const size_t big[] = { 4095, 4096, 4097, 65537, 1 << 20 };
+	for (size_t i = 0; i < 300 + sizeof(big) / sizeof(big[0]); i++) {
+		size_t len = i < 300 ? i + 1 : big[i - 300];
+		unsigned char *a = malloc(len), *b = malloc(len), *dst = malloc(len + 64);
+		assert_true(a && b && dst);
+		struct msg_gen into, own;
+		msg_gen_init(&into, a, len, 7);
+		msg_gen_init(&own, b, len, 7);
+		struct msg_check chk = { 0 };
+		for (uint64_t seq = 0; seq < 6; seq++) {
+			if (seq & 1)
+				msg_stamp(&into, 1000 + seq); /* a sender's own buffer, stamped since */
+			unsigned char *d = dst + (seq * 9) % 64;
+			memset(d, 0xee, len);
+			msg_stamp_into(&into, d, seq);
+			msg_stamp(&own, seq);
+			if (memcmp(d, own.buf, len)) {
+				print_error("%zu B, message %llu: msg_stamp_into differs from msg_stamp\n", len,
+					    (unsigned long long)seq);
+				fail();
+			}
+			assert_true(msg_check(&chk, d, len, len, true));
+		}
+		free(a);
+		free(b);
+		free(dst);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stamp_into),
 		cmocka_unit_test(test_clean_all_sizes),
 		cmocka_unit_test(test_small_messages_carry_seq),
 		cmocka_unit_test(test_header_boundary),
