@@ -8,13 +8,14 @@
 #include "model_util.h"
 #include "output.h"
 
-#define TABLE_ROWS 7
-#define TABLE_CELL 256
+#define TABLE_ROWS 12
+#define TABLE_CELL 320
 #define TABLE_ASPECT_W 16
 #define TABLE_CELL_W 41
 
 static const char *const table_aspects[TABLE_ROWS] = {
 	"memory", "isolation", "creation cost", "switch cost", "communication", "crash behaviour", "scaling",
+	"stability", "I/O-bound (C)", "CPU-bound (Py)", "I/O-bound (Py)", "comm. (Py)",
 };
 
 /* cells[row][0] is the process column, cells[row][1] the thread column. */
@@ -29,8 +30,11 @@ static const json_t *table_model(const json_t *models, const char *name, char ce
 	const json_t *st = json_object_get(m, "status");
 	if (json_is_string(st) && strcmp(json_string_value(st), "ok") == 0)
 		return m;
+	const char *why = !m ? "did not run" : json_is_string(st) && strcmp(json_string_value(st), "unsupported") == 0
+						? "unsupported here"
+						: "failed";
 	for (int c = 0; c < 2; c++)
-		snprintf(cells[c], TABLE_CELL, "not measured (%s %s)", name, m ? "failed" : "did not run");
+		snprintf(cells[c], TABLE_CELL, "not measured (%s %s)", name, why);
 	return NULL;
 }
 
@@ -219,6 +223,152 @@ static void table_comm(char *cell, const json_t *results, const char *group, con
 		 json_string_value(json_object_get(hi, "mechanism")));
 }
 
+/* One counter of the races experiment: "lost 812345 of 2097152 (38.7%)" or what was seen instead. */
+static int table_lost(const json_t *c, char *buf, size_t len)
+{
+	double lost = mu_get(c, "lost_increments"), all = mu_get(c, "expected_increments");
+	if (!(lost > 0))
+		return snprintf(buf, len, "lost none of %.0f", all);
+	return snprintf(buf, len, "lost %.0f of %.0f (%.1f%%)", lost, all, mu_get(c, "lost_pct"));
+}
+
+static void table_stability(struct table *t, const json_t *models)
+{
+	const json_t *m = table_model(models, "races", t->cells[7]);
+	if (!m)
+		return;
+	const json_t *f = json_object_get(m, "fork");
+	snprintf(t->cells[7][0], TABLE_CELL,
+		 "a forked child's %.0f increments of its copy were %s by the parent (it read %.0f); through a "
+		 "shared mapping it read %.0f", mu_get(f, "child_increments"),
+		 json_is_true(json_object_get(f, "seen_by_parent")) ? "seen" : "not seen", mu_get(f, "parent_read"),
+		 mu_get(f, "shared_mapping_parent_read"));
+	const json_t *u = json_object_get(m, "unsynchronised"), *a = json_object_get(m, "atomic");
+	const json_t *x = json_object_get(m, "mutex"), *d = json_object_get(m, "deadlock");
+	char lu[80], la[80], lm[80], na[24], nm[24], dt[24];
+	if (mu_get(u, "lost_increments") > 0)
+		table_lost(u, lu, sizeof(lu));
+	else
+		snprintf(lu, sizeof(lu), "a lost update was not observed in %.0f runs", mu_get(u, "attempts"));
+	table_lost(a, la, sizeof(la));
+	table_lost(x, lm, sizeof(lm));
+	int n = snprintf(t->cells[7][1], TABLE_CELL, "2 threads, no lock: %s; atomic_fetch_add %s (%s each); mutex %s "
+			 "(%s each); ", lu, la, table_ns(mu_get(a, "ns_per_increment"), na, sizeof(na)), lm,
+			 table_ns(mu_get(x, "ns_per_increment"), nm, sizeof(nm)));
+	if (n > 0 && n < TABLE_CELL)
+		snprintf(t->cells[7][1] + n, (size_t)(TABLE_CELL - n),
+			 json_is_true(json_object_get(d, "detected"))
+				 ? "lock-order deadlock detected by a timed lock after %s; both backed off"
+				 : "lock-order deadlock: none formed (%s)",
+			 table_ns(mu_get(d, "detect_ns"), dt, sizeof(dt)));
+}
+
+/* iobound, one kind: where efficiency holds, and the figures at the largest worker count. */
+static void table_io_cell(char *cell, const json_t *m, const char *kind, const char *noun)
+{
+	const json_t *w = json_object_get(m, "workers"), *k = json_object_get(m, kind);
+	size_t n = json_array_size(w);
+	if (n == 0) {
+		snprintf(cell, TABLE_CELL, "no worker counts");
+		return;
+	}
+	int held = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (json_number_value(json_array_get(json_object_get(k, "efficiency"), i)) < 0.8)
+			break;
+		held = (int)json_integer_value(json_array_get(w, i));
+	}
+	char hold[64], wait[24], work[24], mem[24], create[24];
+	if (held)
+		snprintf(hold, sizeof(hold), ">= 80%% of ideal up to %d", held);
+	else
+		snprintf(hold, sizeof(hold), "below 80%% of ideal already with 1");
+	n--;
+	int at = 0;
+	if (strcmp(kind, "process") == 0) /* the workload once, in the first column */
+		at = snprintf(cell, TABLE_CELL, "each waits %s then computes %s: ",
+			      table_ns(mu_get(m, "wait_ns"), wait, sizeof(wait)),
+			      table_ns(mu_get(m, "cpu_work_ns"), work, sizeof(work)));
+	snprintf(cell + at, (size_t)(TABLE_CELL - at), "%s %s; %d %s: %.0f ops/s (%.0f%% of ideal), %s and "
+		 "%s to create, per %s", hold, noun,
+		 (int)json_integer_value(json_array_get(w, n)), noun,
+		 json_number_value(json_array_get(json_object_get(k, "ops_per_s"), n)),
+		 100 * json_number_value(json_array_get(json_object_get(k, "efficiency"), n)),
+		 mu_fmt_bytes(json_number_value(json_array_get(json_object_get(k, "memory_bytes_per_worker"), n)), mem,
+			      sizeof(mem)),
+		 table_ns(json_number_value(json_array_get(json_object_get(k, "create_ns_per_worker"), n)), create,
+			  sizeof(create)),
+		 strcmp(kind, "process") ? "thread" : "process");
+}
+
+static void table_iobound(struct table *t, const json_t *models)
+{
+	const json_t *m = table_model(models, "iobound", t->cells[8]);
+	if (!m)
+		return;
+	table_io_cell(t->cells[8][0], m, "process", "processes");
+	table_io_cell(t->cells[8][1], m, "thread", "threads");
+}
+
+/* python, one split and kind: the speedup at the largest worker count. */
+static int table_py_speedup(char *buf, size_t len, const json_t *part, const char *kind, const char *noun)
+{
+	const json_t *w = json_object_get(part, "workers");
+	size_t n = json_array_size(w);
+	if (n == 0)
+		return snprintf(buf, len, "no worker counts");
+	return snprintf(buf, len, "%d %s: %.2fx speedup", (int)json_integer_value(json_array_get(w, n - 1)), noun,
+			json_number_value(json_array_get(json_object_get(json_object_get(part, kind), "speedup"), n - 1)));
+}
+
+static void table_python(struct table *t, const json_t *models, const json_t *results)
+{
+	const json_t *m = table_model(models, "python", t->cells[9]);
+	if (!m) {
+		memcpy(t->cells[10], t->cells[9], sizeof(t->cells[9]));
+		memcpy(t->cells[11], t->cells[9], sizeof(t->cells[9]));
+		return;
+	}
+	const json_t *in = json_object_get(m, "interpreter");
+	const char *ver = json_string_value(json_object_get(in, "version_short"));
+	char sp[96];
+	const json_t *cpu = json_object_get(m, "cpu_bound"), *io = json_object_get(m, "io_bound");
+	table_py_speedup(sp, sizeof(sp), cpu, "process", "processes");
+	snprintf(t->cells[9][0], TABLE_CELL, "multiprocessing, %s (Python %s, fork)", sp, ver ? ver : "?");
+	table_py_speedup(sp, sizeof(sp), cpu, "thread", "threads");
+	snprintf(t->cells[9][1], TABLE_CELL, "threading, %s (GIL %s in this interpreter)", sp,
+		 json_is_true(json_object_get(in, "gil_enabled")) ? "enabled" : "disabled");
+	table_py_speedup(sp, sizeof(sp), io, "process", "processes");
+	snprintf(t->cells[10][0], TABLE_CELL, "%.0f tasks of time.sleep(1 ms) + work: %s", mu_get(io, "tasks"), sp);
+	table_py_speedup(sp, sizeof(sp), io, "thread", "threads");
+	snprintf(t->cells[10][1], TABLE_CELL, "the same tasks: %s, with the GIL %s", sp,
+		 json_is_true(json_object_get(in, "gil_enabled")) ? "enabled" : "disabled");
+	const json_t *rt = json_object_get(m, "roundtrip_64b");
+	char a[24], b[24], c[24], d[24];
+	int n = snprintf(t->cells[11][0], TABLE_CELL,
+			 "64 B round trip p50: Pipe %s pickled, %s as bytes; Queue %s",
+			 table_ns(mu_path(rt, "pipe_ns", "p50", NULL), a, sizeof(a)),
+			 table_ns(mu_path(rt, "pipe_bytes_ns", "p50", NULL), b, sizeof(b)),
+			 table_ns(mu_path(rt, "queue_ns", "p50", NULL), c, sizeof(c)));
+	/* The C pipe row of the same run at 64 B, when there is one: what the interpreter and pickling add. */
+	const json_t *r;
+	size_t i;
+	json_array_foreach(results, i, r) {
+		const char *mech = json_string_value(json_object_get(r, "mechanism"));
+		const char *pat = json_string_value(json_object_get(r, "pattern"));
+		const char *st = json_string_value(json_object_get(r, "status"));
+		double p50 = mu_path(r, "rtt_ns", "p50", NULL);
+		if (mech && pat && st && !strcmp(mech, "pipe") && !strcmp(pat, "pingpong") && !strcmp(st, "ok") &&
+		    mu_get(r, "size_bytes") == 64 && p50 > 0 && n > 0 && n < TABLE_CELL) {
+			snprintf(t->cells[11][0] + n, (size_t)(TABLE_CELL - n), "; C pipe row %s (Pipe %.1fx that)",
+				 table_ns(p50, d, sizeof(d)), mu_path(rt, "pipe_ns", "p50", NULL) / p50);
+			break;
+		}
+	}
+	snprintf(t->cells[11][1], TABLE_CELL, "64 B round trip p50 through two queue.Queue between two threads: %s",
+		 table_ns(mu_path(rt, "thread_queue_ns", "p50", NULL), a, sizeof(a)));
+}
+
 static void table_fill(struct table *t, const json_t *models, const json_t *results)
 {
 	memset(t, 0, sizeof(*t));
@@ -230,6 +380,9 @@ static void table_fill(struct table *t, const json_t *models, const json_t *resu
 	table_comm(t->cells[4][1], results, "thread", "shared memory; a handoff between threads");
 	table_crash(t, models);
 	table_scaling(t, models);
+	table_stability(t, models);
+	table_iobound(t, models);
+	table_python(t, models, results);
 }
 
 /* The next line of s that fits in width columns, broken at a space; advances *s. */

@@ -7,7 +7,9 @@
 
 /*
  * Rows: memory, isolation, creation cost, switch cost, communication, crash
- * behaviour, scaling; columns: process, thread. Each cell is a figure or an
+ * behaviour, scaling, stability (races, deadlock), I/O-bound work in C, and
+ * CPU-bound work, I/O-bound work and communication in Python; columns:
+ * process, thread. Each cell is a figure or an
  * observation from models (the "models" object of the JSON document); a cell
  * whose experiment did not run, or failed, says so. The communication cells
  * come from the run's pingpong rows (results, the "results" array; may be

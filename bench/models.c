@@ -7,12 +7,18 @@ extern const struct model_ops model_spawn_ops;
 extern const struct model_ops model_ctxswitch_ops;
 extern const struct model_ops model_isolation_ops;
 extern const struct model_ops model_scaling_ops;
+extern const struct model_ops model_races_ops;
+extern const struct model_ops model_iobound_ops;
+extern const struct model_ops model_python_ops;
 
 const struct model_ops *const model_registry[] = {
 	&model_spawn_ops,
 	&model_ctxswitch_ops,
 	&model_isolation_ops,
 	&model_scaling_ops,
+	&model_races_ops,
+	&model_iobound_ops,
+	&model_python_ops,
 	NULL,
 };
 

@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "support.h"
 #include "model.h"
 #include "model_table.h"
 #include "model_util.h"
+#include "plots/charts.h"
 
 #define MS (1000000LL)
 
@@ -201,6 +203,154 @@ static void test_scaling(void **state)
 	json_decref(r);
 }
 
+static void test_races(void **state)
+{
+	(void)state;
+	struct model_params p = params(750 * MS, true);
+	json_t *r = run_model("races", &p);
+	static const char *const kinds[] = { "unsynchronised", "atomic", "mutex" };
+	for (int k = 0; k < 3; k++) {
+		const json_t *c = json_object_get(r, kinds[k]);
+		double lost = mu_get(c, "lost_increments");
+		assert_true(lost >= 0);
+		assert_true(mu_get(c, "expected_increments") > 0);
+		assert_true(mu_get(c, "counted_increments") + lost == mu_get(c, "expected_increments"));
+		assert_true(mu_get(c, "ns_per_increment") > 0);
+		assert_true(mu_get(c, "attempts") >= 1);
+		assert_true(json_is_string(json_object_get(c, "observed")));
+		if (k > 0) /* one indivisible add, or the lock: whatever the interleaving, none lost */
+			assert_true(lost == 0);
+	}
+	/* A forked child's writes stay in its copy; a shared mapping carries them. */
+	const json_t *f = json_object_get(r, "fork");
+	assert_false(json_is_true(json_object_get(f, "seen_by_parent")));
+	assert_true(mu_get(f, "parent_read") == 0);
+	assert_true(mu_get(f, "child_read") == mu_get(f, "child_increments"));
+	assert_true(mu_get(f, "shared_mapping_parent_read") == mu_get(f, "child_increments"));
+	/* Both held their first lock before trying the second: each timed lock must run out. */
+	const json_t *d = json_object_get(r, "deadlock");
+	assert_true(json_is_true(json_object_get(d, "detected")));
+	assert_true(json_is_true(json_object_get(d, "a_timed_out")));
+	assert_true(json_is_true(json_object_get(d, "b_timed_out")));
+	assert_true(mu_get(d, "detect_ns") >= mu_get(d, "lock_timeout_ns"));
+	json_decref(r);
+}
+
+static void test_iobound(void **state)
+{
+	(void)state;
+	/* Not --quick: every worker count up to 128, each over the shortest window. */
+	struct model_params p = params(600 * MS, false);
+	json_t *r = run_model("iobound", &p);
+	static const int want[] = { 1, 2, 8, 32, 128 };
+	const json_t *w = json_object_get(r, "workers");
+	assert_int_equal(json_array_size(w), 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(json_integer_value(json_array_get(w, i)), want[i]);
+	assert_true(mu_get(r, "cpu_work_ns") > 0);
+	static const char *const kinds[] = { "process", "thread" };
+	static const char *const fields[] = { "ops_per_s", "efficiency", "create_ns_per_worker",
+					      "memory_bytes_per_worker" };
+	for (int k = 0; k < 2; k++)
+		for (int f = 0; f < 4; f++) {
+			const json_t *a = json_object_get(json_object_get(r, kinds[k]), fields[f]);
+			assert_int_equal(json_array_size(a), 5);
+			for (size_t i = 0; i < 5; i++)
+				assert_true(json_number_value(json_array_get(a, i)) > 0);
+		}
+	json_decref(r);
+}
+
+/* A speedup list per kind, one figure per worker count, the first 1. */
+static void check_split(const json_t *part)
+{
+	const json_t *w = json_object_get(part, "workers");
+	assert_true(json_array_size(w) >= 1);
+	assert_int_equal(json_integer_value(json_array_get(w, 0)), 1);
+	assert_true(json_is_true(json_object_get(part, "checksum_ok")));
+	static const char *const kinds[] = { "process", "thread" };
+	for (int k = 0; k < 2; k++) {
+		const json_t *sp = json_object_get(json_object_get(part, kinds[k]), "speedup");
+		assert_int_equal(json_array_size(sp), json_array_size(w));
+		assert_true(json_number_value(json_array_get(sp, 0)) == 1.0);
+		for (size_t i = 0; i < json_array_size(sp); i++)
+			assert_true(json_number_value(json_array_get(sp, i)) > 0);
+	}
+}
+
+static void test_python(void **state)
+{
+	(void)state;
+	struct model_params p = params(1200 * MS, true);
+	struct tp_err err = { { 0 } };
+	json_t *r = model_find("python")->run(&p, &err);
+	if (!r)
+		fail_msg("python failed: %s", err.msg);
+	assert_int_equal(count_children(), 0);
+	const char *st = json_string_value(json_object_get(r, "status"));
+	assert_non_null(st);
+	if (strcmp(st, "unsupported") == 0) {
+		/* No interpreter here: the reason names the package to install. */
+		assert_non_null(strstr(json_string_value(json_object_get(r, "reason")), "python3"));
+		json_decref(r);
+		skip();
+	}
+	assert_string_equal(st, "ok");
+	const json_t *in = json_object_get(r, "interpreter");
+	assert_true(strlen(json_string_value(json_object_get(in, "version"))) > 0);
+	assert_true(json_is_boolean(json_object_get(in, "gil_enabled")));
+	check_split(json_object_get(r, "cpu_bound"));
+	check_split(json_object_get(r, "io_bound"));
+	static const char *const trips[] = { "pipe_ns", "pipe_bytes_ns", "queue_ns", "thread_queue_ns" };
+	for (int i = 0; i < 4; i++)
+		assert_true(mu_path(r, "roundtrip_64b", trips[i], "p50", NULL) > 0);
+	json_object_set(models, "python", r);
+	FILE *null = fopen("/dev/null", "w");
+	assert_non_null(null);
+	model_find("python")->print(r, null);
+	fclose(null);
+	json_decref(r);
+}
+
+static void test_python_unsupported(void **state)
+{
+	(void)state;
+	struct model_params p = params(400 * MS, true);
+	setenv("IPCBENCH_PYTHON", "/nonexistent/python3", 1);
+	struct tp_err err = { { 0 } };
+	json_t *r = model_find("python")->run(&p, &err);
+	unsetenv("IPCBENCH_PYTHON");
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "unsupported");
+	assert_non_null(strstr(json_string_value(json_object_get(r, "reason")), "python3-minimal"));
+	json_decref(r);
+}
+
+/* An interpreter that never answers is killed at the deadline, and nothing of it stays behind. */
+static void test_python_deadline(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test-models-XXXXXX", path[64]; /* not ipcbench-*: not a leftover for other tests */
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/python3", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("#!/bin/sh\nexec sleep 60\n", f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0700), 0);
+	struct model_params p = params(100 * MS, true);
+	p.timeout_ns = 300 * MS;
+	setenv("IPCBENCH_PYTHON", path, 1);
+	struct tp_err err = { { 0 } };
+	json_t *r = model_find("python")->run(&p, &err);
+	unsetenv("IPCBENCH_PYTHON");
+	unlink(path);
+	rmdir(dir);
+	assert_null(r);
+	assert_non_null(strstr(err.msg, "was killed"));
+	assert_int_equal(count_children(), 0);
+}
+
 static char *table_text(const json_t *m, bool markdown)
 {
 	char *buf = NULL;
@@ -219,11 +369,13 @@ static void test_table(void **state)
 {
 	(void)state;
 	static const char *const rows[] = { "memory", "isolation", "creation cost", "switch cost",
-					    "communication", "crash behaviour", "scaling" };
+					    "communication", "crash behaviour", "scaling", "stability",
+					    "I/O-bound (C)", "CPU-bound (Py)", "I/O-bound (Py)", "comm. (Py)" };
+	enum { ROWS = sizeof(rows) / sizeof(rows[0]) };
 	char *md = table_text(models, true);
-	assert_int_equal(count_lines(md), 2 + 7);
+	assert_int_equal(count_lines(md), 2 + ROWS);
 	assert_non_null(strstr(md, "| | process | thread |"));
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < ROWS; i++) {
 		char row[64];
 		snprintf(row, sizeof(row), "\n| %s | ", rows[i]);
 		assert_non_null(strstr(md, row));
@@ -231,13 +383,69 @@ static void test_table(void **state)
 	/* without mechanism rows the communication cells say there were none */
 	assert_non_null(strstr(md, "| communication | through IPC: every message copied in and out; no process "
 				   "pingpong row in this run |"));
-	assert_null(strstr(md, "not measured")); /* every experiment ran above */
+	/* every experiment ran above (python only where an interpreter is) */
+	assert_null(strstr(md, json_object_get(models, "python") ? "not measured" : "not measured (spawn"));
 	assert_non_null(strstr(md, "never reached its next step"));
+	assert_non_null(strstr(md, "were not seen by the parent"));
+	assert_non_null(strstr(md, "lock-order deadlock detected"));
+	assert_non_null(strstr(md, "128 threads:"));
 	free(md);
 	char *txt = table_text(models, false);
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < ROWS; i++)
 		assert_non_null(strstr(txt, rows[i]));
 	free(txt);
+}
+
+/* A regular file in dir whose content begins with the PNG signature. */
+static bool dir_has_png(const char *dir, const char *name)
+{
+	char path[256], sig[8];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "rb");
+	bool png = f && fread(sig, 1, 8, f) == 8 && memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0;
+	if (f)
+		fclose(f);
+	return png;
+}
+
+/* The use-case chart: C and Python, CPU-bound and I/O-bound, from the experiments above. */
+static void test_use_case_chart(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test-models-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	json_t *doc = json_pack("{s:O, s:[]}", "models", models, "results");
+	struct chart_set set;
+	assert_int_equal(charts_write(dir, doc, &set, 30), 0);
+	assert_int_equal(set.failed, 0);
+	int found = -1;
+	for (int i = 0; i < set.n; i++)
+		if (strcmp(set.chart[i].name, "scaling-use-cases") == 0)
+			found = i;
+	assert_true(found >= 0);
+	char path[256], line[512];
+	snprintf(path, sizeof(path), "%s/scaling-use-cases.dat", dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	int blocks = 1, io_128 = 0;
+	for (bool blank = false; fgets(line, sizeof(line), f);) {
+		blocks += blank && line[0] == '\n';
+		blank = line[0] == '\n';
+		io_128 |= blocks == 2 && strncmp(line, "128 ", 4) == 0; /* iobound's largest worker count */
+	}
+	fclose(f);
+	assert_int_equal(blocks, 2);
+	assert_true(io_128);
+	if (!set.gnuplot_missing)
+		assert_true(dir_has_png(dir, "scaling-use-cases.png"));
+	json_decref(doc);
+	static const char *const ext[] = { "png", "gp", "dat" };
+	for (int i = 0; i < set.n; i++)
+		for (int e = 0; e < 3; e++) {
+			snprintf(path, sizeof(path), "%s/%s.%s", dir, set.chart[i].name, ext[e]);
+			unlink(path);
+		}
+	assert_int_equal(rmdir(dir), 0);
 }
 
 static void test_table_without_results(void **state)
@@ -245,7 +453,7 @@ static void test_table_without_results(void **state)
 	(void)state;
 	json_t *empty = json_pack("{s:{s:s, s:s}}", "spawn", "status", "failed", "reason", "x");
 	char *md = table_text(empty, true);
-	assert_int_equal(count_lines(md), 2 + 7);
+	assert_int_equal(count_lines(md), 2 + 12);
 	assert_non_null(strstr(md, "not measured (spawn failed)"));
 	assert_non_null(strstr(md, "not measured (scaling did not run)"));
 	free(md);
@@ -286,7 +494,13 @@ int main(void)
 		cmocka_unit_test(test_ctxswitch),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_scaling),
+		cmocka_unit_test(test_races),
+		cmocka_unit_test(test_iobound),
+		cmocka_unit_test(test_python),
+		cmocka_unit_test(test_python_unsupported),
+		cmocka_unit_test(test_python_deadline),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_use_case_chart),
 		cmocka_unit_test(test_table_without_results),
 		cmocka_unit_test(test_tool_prints_table),
 	};
