@@ -28,6 +28,11 @@ static uint64_t bucket_mid(unsigned b)
 	return low + ((UINT64_C(1) << shift) >> 1);
 }
 
+uint64_t hist_bucket_value(unsigned b)
+{
+	return bucket_mid(b);
+}
+
 bool hist_record(struct hist *h, uint64_t value)
 {
 	h->count++;

@@ -49,6 +49,9 @@ uint64_t hist_percentile(const struct hist *h, unsigned permille);
  */
 uint64_t hist_samples_needed(unsigned permille);
 
+/** The value that stands for bucket b (its midpoint): what a percentile falling in it reports. */
+uint64_t hist_bucket_value(unsigned b);
+
 /** Exact mean of recorded values; 0 when empty. */
 double hist_mean(const struct hist *h);
 

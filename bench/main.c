@@ -10,6 +10,7 @@
 #include "bundle.h"
 #include "config.h"
 #include "host.h"
+#include "hgrm.h"
 #include "model_table.h"
 #include "output.h"
 #include "registry.h"
@@ -42,7 +43,10 @@ static void print_list(FILE *out)
 			snprintf(max, sizeof(max), "%zu B", m);
 		fprintf(out, "%-15s %-8s", t->name, t->group);
 		yes_no(out, t->flags & TP_BOUNDARIES);
-		fprintf(out, " %-6d %-14s", t->copies, max);
+		if (t->flags & TP_ZERO_COPY) /* the receiver checks each message where it lies */
+			fprintf(out, " %-6s %-14s", "0 zc", max);
+		else
+			fprintf(out, " %-6d %-14s", t->copies, max);
 		yes_no(out, t->flags & TP_CROSS_HOST);
 		yes_no(out, t->flags & TP_FS_NAME);
 		fprintf(out, " %s\n", t->summary);
@@ -51,7 +55,8 @@ static void print_list(FILE *out)
 		fprintf(out, "\n%-15s %-8s %s\n", "experiment", "group", "what");
 	for (int i = 0; model_registry[i]; i++)
 		fprintf(out, "%-15s %-8s %s\n", model_registry[i]->name, "model", model_registry[i]->summary);
-	fputs("\nbound: one send arrives as one receive; copies: of the payload per message;\n"
+	fputs("\nbound: one send arrives as one receive; copies: of the payload per message (zc: zero-copy,\n"
+	      "the receiver checks each message where it lies, in a separate row);\n"
 	      "hosts: works between hosts; fs: needs a filesystem name.\n", out);
 }
 
@@ -94,10 +99,15 @@ static void print_models(const struct config *cfg, const json_t *doc, FILE *out)
 static void print_results(const struct config *cfg, const struct results *res, const json_t *doc)
 {
 	switch (cfg->format) {
-	case OUT_JSON:
-		json_dumpf(doc, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	case OUT_JSON: {
+		json_t *shown = cfg->histograms ? json_incref((json_t *)doc) : json_deep_copy(doc);
+		if (!cfg->histograms)
+			hgrm_strip(shown); /* the bundle's results.json keeps them, for its .hgrm files */
+		json_dumpf(shown, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 		fputc('\n', stdout);
+		json_decref(shown);
 		break;
+	}
 	case OUT_CSV:
 		write_csv(doc, stdout);
 		break;

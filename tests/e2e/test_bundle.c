@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "parse.h"
 #include "support.h"
 
 #include "plots/gnuplot.h"
@@ -114,6 +115,58 @@ static int check_inline_pngs(const char *dir, const char *md)
 	return n;
 }
 
+/*
+ * One HdrHistogram percentile distribution per ok pingpong row: four columns
+ * up to the last line, percentiles rising to 1, the total count the row's samples.
+ */
+static void check_hgrm(const char *path, uint64_t samples)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		print_error("no %s\n", path);
+	assert_non_null(f);
+	char line[256];
+	double last_p = -1, value, p, inv;
+	unsigned long long count = 0, last_count = 0;
+	bool footer = false;
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_non_null(strstr(line, "Value") && strstr(line, "Percentile") && strstr(line, "TotalCount"));
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "#[Max", 5) == 0)
+			footer = sscanf(line, "#[Max = %lf, Total count = %llu]", &value, &count) == 2 ||
+				 strstr(line, "Total count") != NULL;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		int n = sscanf(line, "%lf %lf %llu %lf", &value, &p, &last_count, &inv);
+		assert_true(n == 4 || (n == 3 && p == 1.0));
+		assert_true(p >= last_p && p <= 1.0);
+		last_p = p;
+	}
+	fclose(f);
+	assert_true(footer);
+	assert_true(last_p == 1.0);
+	assert_int_equal(last_count, samples);
+}
+
+static void check_hgrm_files(const char *dir, const json_t *doc)
+{
+	size_t i;
+	json_t *r;
+	int n = 0;
+	json_array_foreach(json_object_get(doc, "results"), i, r) {
+		const char *pattern = json_string_value(json_object_get(r, "pattern"));
+		if (strcmp(json_string_value(json_object_get(r, "status")), "ok") || strcmp(pattern, "pingpong"))
+			continue;
+		char name[1024], size[16];
+		format_size((uint64_t)json_integer_value(json_object_get(r, "size_bytes")), size, sizeof(size));
+		snprintf(name, sizeof(name), "%s/hgrm/%s-%s.hgrm", dir, json_string_value(json_object_get(r, "mechanism")),
+			 size);
+		check_hgrm(name, (uint64_t)json_integer_value(json_object_get(r, "samples")));
+		n++;
+	}
+	assert_true(n > 0);
+}
+
 struct bundle {
 	char *dir;   /* a bundle written with gnuplot available (when installed) */
 	char *bare;  /* a PATH without gnuplot */
@@ -167,6 +220,7 @@ static void test_bundle_files(void **state)
 	assert_int_equal(count_lines(csv), rows + 1);
 	assert_int_equal(strncmp(csv, "mechanism,", 10), 0);
 	free(csv);
+	check_hgrm_files(out_dir, doc);
 	json_decref(doc);
 
 	char *md = slurp(out_dir, "report.md");
