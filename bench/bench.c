@@ -13,8 +13,8 @@
 #include "topology.h"
 
 /* Time budgets (ns) for the mechanism rows and the experiments when neither -d nor --budget is given. */
-#define BUDGET_ALL_NS (40 * NS_PER_S)
-#define BUDGET_QUICK_NS (3 * NS_PER_S)
+#define BUDGET_ALL_NS (36 * NS_PER_S)
+#define BUDGET_QUICK_NS (2 * NS_PER_S)
 #define BUDGET_MODELS_ALL_NS (10 * NS_PER_S)
 #define BUDGET_MODELS_QUICK_NS (2500 * 1000000LL)
 #define DEFAULT_MAX_DURATION_NS (250 * 1000000LL) /* lifted by --budget */
@@ -82,6 +82,30 @@ static bool pattern_planned(const struct config *cfg, const struct transport_ops
 	return extra && size_index == 0 && !is_floor_group(ops) && pattern_runs(ops, (enum pattern)pat);
 }
 
+/*
+ * A case and its variants: with --rate sweep, a pingpong row is followed by
+ * one open-loop row per step; --all also runs two pairs side by side, once,
+ * at the smallest size.
+ */
+static int plan_variants(const struct config *cfg, struct case_spec *c, int size_index, struct plan *p, int *cap)
+{
+	bool pingpong = c->pattern == PAT_PINGPONG && !is_floor_group(c->ops);
+	int steps = pingpong && cfg->rate_sweep ? (int)RATE_SWEEP_N : 0;
+	bool pairs = pingpong && cfg->all && cfg->pairs == 1 && size_index == 0;
+	for (int k = 0; k <= steps + pairs; k++) {
+		struct case_spec v = *c;
+		if (k > 0 && k <= steps)
+			v.rate_frac = rate_sweep_steps[k - 1];
+		if (k > steps)
+			v.pairs = 2;
+		char why[8];
+		p->n_runnable += !case_unsupported(&v, why, sizeof(why));
+		if (plan_add(p, cap, &v))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Every mechanism x pattern x size the config asks for in one placement; floor rows first. */
 static int plan_placement(const struct config *cfg, const struct placement *pl, struct plan *p, int *cap)
 {
@@ -103,17 +127,11 @@ static int plan_placement(const struct config *cfg, const struct placement *pl, 
 						.verify_full = cfg->verify_full, .placement = pl->name,
 						.placement_why = pl->why[0] ? pl->why : NULL,
 						.senders = pat == PAT_FANIN ? cfg->senders : 1,
+						.pairs = pat == PAT_PINGPONG || pat == PAT_STREAM ? cfg->pairs : 1,
 						.rate_per_s = pat == PAT_PINGPONG && !is_floor_group(ops) ? cfg->rate_per_s : 0,
 					};
-					int copies = c.pattern == PAT_PINGPONG && cfg->rate_sweep && !is_floor_group(ops)
-						? 1 + (int)RATE_SWEEP_N : 1;
-					for (int k = 0; k < copies; k++) {
-						c.rate_frac = k ? rate_sweep_steps[k - 1] : 0;
-						char why[8];
-						p->n_runnable += !case_unsupported(&c, why, sizeof(why));
-						if (plan_add(p, cap, &c))
-							return -ENOMEM;
-					}
+					if (plan_variants(cfg, &c, s, p, cap))
+						return -ENOMEM;
 				}
 		}
 	return 0;
@@ -453,6 +471,8 @@ int bench_run(const struct config *cfg, struct results *res, row_sink sink, void
 
 void results_free(struct results *res)
 {
+	for (int i = 0; res->rows && i < res->n_rows; i++)
+		free(res->rows[i].pooled);
 	free(res->rows);
 	json_decref(res->models);
 	memset(res, 0, sizeof(*res));

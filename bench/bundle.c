@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "hgrm.h"
 #include "output.h"
 #include "plots/charts.h"
 #include "report.h"
@@ -20,6 +21,11 @@ const char *doc_str(const json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	return s ? s : "";
+}
+
+bool doc_is_variant(const json_t *r)
+{
+	return json_object_get(r, "pairs") || json_object_get(r, "rate");
 }
 
 double doc_num(const json_t *o, const char *key)
@@ -59,6 +65,7 @@ static int bundle_views(const char *dir, const json_t *doc, bool quiet)
 		bad = -1;
 	}
 	struct chart_set charts;
+	bad |= hgrm_write_all(dir, doc);
 	bad |= charts_write(dir, doc, &charts, GNUPLOT_TIMEOUT_S);
 	if ((f = open_in(dir, "report.md", path, sizeof(path)))) {
 		report_write(doc, &charts, f);

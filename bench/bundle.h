@@ -32,4 +32,11 @@ const char *doc_str(const json_t *o, const char *key);
 /** o[key] as a number; NAN when absent, null or not a number. */
 double doc_num(const json_t *o, const char *key);
 
+/**
+ * Is r a load variant of a row: pairs side by side (--pairs) or an open-loop
+ * rate (--rate)? It shares mechanism, pattern and size with the plain row, so
+ * views that key rows by those three leave it to a section of its own.
+ */
+bool doc_is_variant(const json_t *r);
+
 #endif

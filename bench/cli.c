@@ -57,7 +57,7 @@ static void print_help(void)
 "                       need for p99.9 (10,000 round trips) up to their share of it\n"
 "  -w, --warmup T       untimed warmup before each timed span (default: a quarter of it)\n"
 "  -r, --reps N         repetitions per case, 1..1000 (default 6, the fewest that give a 95%\n"
-"                       interval for the median); rows show their median and interval\n"
+"                       interval for the median; 3 with --quick); rows show their median\n"
 "  -t, --timeout T      longest a single send, receive or attach may block (default 3s)\n"
 "      --pin A,B        CPUs of the two sides (default: two cores that share the last-level\n"
 "                       cache, else two cores, else the first two this process may use);\n"
@@ -66,12 +66,16 @@ static void print_help(void)
 "                       timed from its intended send too (no coordinated omission); sweep:\n"
 "                       steps up to the closed loop's rate and past it\n"
 "      --senders M      fanin: M senders into one receiver (default 4)\n"
+"      --pairs N        N independent pairs side by side over one common window; rows add\n"
+"                       their rates up and show the fastest and slowest pair\n"
 "      --placement L    run each case once per placement of the two sides: same-cpu,\n"
 "                       smt-sibling, same-llc, cross-llc, cross-node (those this host lacks\n"
 "                       are reported unsupported, with why)\n"
 "      --verify MODE    stream payload checks: sampled (1 in 64, default) or full\n"
 "output:\n"
 "      --json, --csv, --markdown   results on stdout in that format (default: a table)\n"
+"      --histograms     with --json: each latency row's merged histogram (bucket counts); -o's\n"
+"                       results.json always has them, and hgrm/*.hgrm (HdrHistogram's format)\n"
 "  -o, --output DIR     also write results.json, results.csv, report.md and charts to DIR\n"
 "      --force          write into a non-empty DIR that is not an ipcbench bundle\n"
 "      --quiet          no progress on stderr\n"
@@ -255,6 +259,7 @@ static void defaults(struct config *cfg, int argc, char **argv)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->reps = 6;
 	cfg->senders = 4;
+	cfg->pairs = 1;
 	cfg->timeout_ns = 3 * (int64_t)1000000000;
 	cfg->format = OUT_TABLE;
 	cfg->argc = argc;
@@ -278,6 +283,8 @@ static int complete(struct config *cfg)
 	if (!cfg->list && cfg->n_mechs == 0 && cfg->n_models == 0)
 		return usage_error("nothing to run: give --all, -m LIST (names from --list), --quick -m LIST "
 				   "or --list; see --help");
+	if (cfg->quick && !cfg->reps_given)
+		cfg->reps = QUICK_REPS; /* a smoke run: no 95% interval (it needs 6), in half the time */
 	bool any = false;
 	for (int p = 0; p < PAT_COUNT; p++)
 		any |= cfg->patterns[p];
@@ -298,7 +305,7 @@ static int complete(struct config *cfg)
 	return 0;
 }
 
-enum { OPT_PIN = 256, OPT_JSON, OPT_CSV, OPT_MARKDOWN, OPT_FORCE, OPT_QUIET, OPT_VERIFY, OPT_BUDGET, OPT_PLACEMENT, OPT_RATE, OPT_SENDERS };
+enum { OPT_PIN = 256, OPT_JSON, OPT_CSV, OPT_MARKDOWN, OPT_FORCE, OPT_QUIET, OPT_VERIFY, OPT_BUDGET, OPT_PLACEMENT, OPT_RATE, OPT_SENDERS, OPT_PAIRS, OPT_HISTOGRAMS };
 
 static const struct option long_opts[] = {
 	{ "all", no_argument, NULL, 'a' },
@@ -323,6 +330,8 @@ static const struct option long_opts[] = {
 	{ "placement", required_argument, NULL, OPT_PLACEMENT },
 	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "senders", required_argument, NULL, OPT_SENDERS },
+	{ "pairs", required_argument, NULL, OPT_PAIRS },
+	{ "histograms", no_argument, NULL, OPT_HISTOGRAMS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -344,6 +353,7 @@ static const char *value_form(int opt)
 	case OPT_PLACEMENT: return "placements, e.g. same-cpu,same-llc";
 	case OPT_RATE: return "round trips per second, e.g. 2000, or sweep";
 	case OPT_SENDERS: return "a whole number of senders, 2..64";
+	case OPT_PAIRS: return "a whole number of pairs, 1..32";
 	default: return "a value";
 	}
 }
@@ -390,6 +400,7 @@ static int apply(int opt, const char *arg, struct config *cfg, bool *fmt_set)
 		if (parse_uint(arg, 1, 1000, &v))
 			return usage_error("-r/--reps: '%s' is not a whole number from 1 to 1000", arg);
 		cfg->reps = (int)v;
+		cfg->reps_given = true;
 		return 0;
 	case 'o':
 		if (!*arg)
@@ -412,6 +423,12 @@ static int apply(int opt, const char *arg, struct config *cfg, bool *fmt_set)
 			return usage_error("--rate: '%s' is not a rate; use round trips per second from 1 to 100000000 "
 					   "(e.g. --rate 2000) or --rate sweep", arg);
 		cfg->rate_per_s = (double)v;
+		return 0;
+	case OPT_HISTOGRAMS: cfg->histograms = true; return 0;
+	case OPT_PAIRS:
+		if (parse_uint(arg, 1, 32, &v))
+			return usage_error("--pairs: '%s' is not a whole number from 1 to 32", arg);
+		cfg->pairs = (int)v;
 		return 0;
 	case OPT_SENDERS:
 		if (parse_uint(arg, 2, 64, &v))

@@ -50,13 +50,21 @@ static const char *fmt_figure(double v, int fig, char *buf, size_t len)
 	return buf;
 }
 
+/* Two figures that are equal, or both absent (NAN). */
+static bool same_num(double x, double y)
+{
+	return x == y || (isnan(x) && isnan(y));
+}
+
 static bool same_case(const json_t *a, const json_t *b)
 {
 	return strcmp(doc_str(a, "mechanism"), doc_str(b, "mechanism")) == 0 &&
 	       strcmp(doc_str(a, "pattern"), doc_str(b, "pattern")) == 0 &&
 	       doc_num(a, "size_bytes") == doc_num(b, "size_bytes") &&
 	       strcmp(doc_str(a, "placement"), doc_str(b, "placement")) == 0 && /* "" when not swept */
-	       doc_num(json_object_get(a, "rate"), "target_per_s") == doc_num(json_object_get(b, "rate"), "target_per_s");
+	       same_num(doc_num(json_object_get(a, "rate"), "target_per_s"),
+			doc_num(json_object_get(b, "rate"), "target_per_s")) &&
+	       same_num(doc_num(a, "pairs"), doc_num(b, "pairs")) && same_num(doc_num(a, "senders"), doc_num(b, "senders"));
 }
 
 /* The row field holding each repetition's value of a headline figure. */

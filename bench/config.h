@@ -12,6 +12,7 @@
 #define MAX_SIZES 64
 #define MAX_MECHS 64
 #define MAX_PLACEMENTS 5
+#define QUICK_REPS 3
 
 enum out_format { OUT_TABLE, OUT_JSON, OUT_CSV, OUT_MARKDOWN };
 
@@ -24,6 +25,7 @@ struct config {
 	double rate_per_s;      /* --rate R: pingpong as an open-loop sender; 0: closed loop */
 	bool rate_sweep;        /* --rate sweep: the rates RATE_SWEEP_STEPS of the closed loop's */
 	int senders;            /* --senders M: fanin's senders (default 4) */
+	int pairs;              /* --pairs N: pairs side by side in every pingpong and stream row (default 1) */
 	uint64_t sizes[MAX_SIZES];
 	int n_sizes;
 	int64_t duration_ns;    /* 0: scaled to fit the time budget */
@@ -31,11 +33,13 @@ struct config {
 	int64_t timeout_ns;
 	int64_t budget_ns;      /* --budget: the whole run's time; 0: about a minute (--all) */
 	int reps;
+	bool reps_given;        /* -r was on the command line (else 6, or QUICK_REPS with --quick) */
 	int cpu[2];             /* -1, -1 with --pin none */
 	bool pin_given;         /* --pin was on the command line */
 	const char *placements[MAX_PLACEMENTS]; /* --placement: run every case once per placement */
 	int n_placements;
 	bool all, quick, list, quiet, force, verify_full;
+	bool histograms;        /* --histograms: rows carry their bucket counts on stdout too (always in -o's JSON) */
 	enum out_format format;
 	const char *out_dir;
 	int argc;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hgrm.h"
 #include "host.h"
 #include "parse.h"
 #include "version.h"
@@ -60,6 +61,15 @@ static json_t *cpu_json(const struct row *r)
 			 jprecise(r->cpu.b_ivcsw));
 }
 
+/* Pairs side by side: the fastest and the slowest pair's figures. */
+static json_t *pairs_json(const struct row *r)
+{
+	return json_pack("{s:{s:o, s:o}, s:{s:o, s:o}, s:{s:o, s:o}}", "rtt_ns_p50", "min", jnum(r->per_pair.p50_min),
+			 "max", jnum(r->per_pair.p50_max), "rtt_ns_p99", "min", jnum(r->per_pair.p99_min), "max",
+			 jnum(r->per_pair.p99_max), "msgs_per_s", "min", jnum(r->per_pair.rate_min), "max",
+			 jnum(r->per_pair.rate_max));
+}
+
 /* An open-loop row: target and achieved rates, and the round trips from their intended send times. */
 static json_t *rate_json(const struct row *r)
 {
@@ -74,6 +84,10 @@ json_t *row_json(const struct row *r)
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "mechanism", r->ops->name, "group",
 			      r->ops->group, "pattern", pattern_name(r->pattern), "size_bytes",
 			      (json_int_t)r->size_bytes, "status", row_status_name(r->status));
+	if (r->ops->flags & TP_ZERO_COPY) /* the receiver checks each message where it lies */
+		json_object_set_new(o, "zero_copy", json_true());
+	if (r->pairs > 1)
+		json_object_set_new(o, "pairs", json_integer(r->pairs));
 	if (r->placement) {
 		json_object_set_new(o, "placement", json_string(r->placement));
 		json_object_set_new(o, "cpus", r->cpus[0] < 0 ? json_null() : json_pack("[i, i]", r->cpus[0], r->cpus[1]));
@@ -106,6 +120,11 @@ json_t *row_json(const struct row *r)
 			json_object_set_new(o, "rate", rate_json(r));
 		if (r->pattern == PAT_FANIN)
 			json_object_set_new(o, "senders", json_integer(r->senders));
+		if (r->pairs > 1)
+			json_object_set_new(o, "per_pair", pairs_json(r));
+		if (r->errors.lost) /* a mechanism without flow control: what it dropped, against what arrived */
+			json_object_set_new(o, "lost_pct", jnum(100.0 * (double)r->errors.lost /
+								 (double)(r->errors.lost + r->samples)));
 		if (isfinite(r->floor_ratio))
 			json_object_set_new(o, "floor_ratio", json_real(round(r->floor_ratio * 1000) / 1000));
 		if (isfinite(r->floor_ratio) && r->floor)
@@ -153,8 +172,12 @@ json_t *results_json(const struct config *cfg, const struct results *res)
 	if (res->interrupted)
 		json_object_set_new(run, "interrupted_by_signal", json_integer(res->interrupted));
 	json_t *rows = json_array();
-	for (int i = 0; i < res->n_rows; i++)
-		json_array_append_new(rows, row_json(&res->rows[i]));
+	for (int i = 0; i < res->n_rows; i++) {
+		json_t *o = row_json(&res->rows[i]);
+		if ((cfg->histograms || cfg->out_dir) && res->rows[i].pooled && res->rows[i].status == ROW_OK)
+			json_object_set_new(o, "histogram", hgrm_buckets_json(res->rows[i].pooled));
+		json_array_append_new(rows, o);
+	}
 	return json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:O}", "tool", "ipcbench", "version",
 			 IPCBENCH_VERSION, "schema", 1, "run", run, "host", host_json(cfg->cpu), "config",
 			 config_json(cfg, res), "results", rows, "models", res->models);
@@ -314,6 +337,10 @@ void table_row(const struct row *r, FILE *out)
 	char mps[16];
 	snprintf(mps, sizeof(mps), isfinite(r->msgs_per_s) ? "%.3g" : "-", r->msgs_per_s);
 	fprintf(out, "%8s %9s %7s %15s\n", mps, cpu, ci, flr);
+	if (r->errors.lost)
+		fprintf(out, "%-38s lost %llu messages (%.2f%% of those timed): no flow control; MB/s counts what "
+			"arrived\n", "", (unsigned long long)r->errors.lost,
+			100.0 * (double)r->errors.lost / (double)(r->errors.lost + r->samples));
 	if (r->has_rate)
 		fprintf(out, "%-38s at %.0f/s (achieved %.0f/s%s), from the intended send: p50 %s, p99 %s, p99.9 %s\n",
 			"", r->rate.target_per_s, r->rate.achieved_per_s, r->rate.missed ? ", TARGET MISSED" : "",

@@ -180,6 +180,12 @@ static const char *noisy_mark(const json_t *r)
 	return json_is_true(json_object_get(r, "noisy")) ? "~" : "";
 }
 
+/* A zero-copy row (the receiver checks each message where it lies) is labelled so beside its mechanism. */
+static const char *zero_copy_mark(const json_t *r)
+{
+	return json_is_true(json_object_get(r, "zero_copy")) ? " (zero-copy)" : "";
+}
+
 static const char *fmt_rtt(const json_t *r, const char *key, char *buf, size_t len)
 {
 	double v = doc_num(json_object_get(r, "rtt_ns"), key);
@@ -594,7 +600,7 @@ static void glance_table(const json_t *results, const char *pattern, FILE *out)
 		for (int k = 0; k < ns; k++) {
 			const json_t *hit = NULL;
 			json_array_foreach(results, i, r)
-				if (!hit && strcmp(doc_str(r, "pattern"), pattern) == 0 &&
+				if (!hit && !doc_is_variant(r) && strcmp(doc_str(r, "pattern"), pattern) == 0 &&
 				    strcmp(doc_str(r, "mechanism"), mechs[m]) == 0 && doc_num(r, "size_bytes") == sizes[k])
 					hit = r;
 			char v[24] = "";
@@ -702,10 +708,10 @@ static void pingpong_section(const json_t *doc, const struct chart_set *set, FIL
 	size_t i;
 	json_t *r;
 	json_array_foreach(results, i, r) {
-		if (strcmp(doc_str(r, "pattern"), "pingpong") || !status_is(r, "ok"))
+		if (strcmp(doc_str(r, "pattern"), "pingpong") || !status_is(r, "ok") || doc_is_variant(r))
 			continue;
 		char a[24], b[24], c[24], s[16];
-		md_cell(&t, "%s", doc_str(r, "mechanism"));
+		md_cell(&t, "%s%s", doc_str(r, "mechanism"), zero_copy_mark(r));
 		md_cell(&t, "%s", doc_str(r, "group"));
 		md_cell(&t, "%s", size_of(r, s, sizeof(s)));
 		md_cell(&t, "%s%s", noisy_mark(r), fmt_rtt(r, "p50", a, sizeof(a)));
@@ -718,6 +724,118 @@ static void pingpong_section(const json_t *doc, const struct chart_set *set, FIL
 	}
 	md_print(&t, out);
 	fputs("\n", out);
+}
+
+/* The p50 of a one-way row, or of the plain pingpong row at the same mechanism and size (NAN without). */
+static double plain_p50(const json_t *results, const json_t *like, const char *pattern, const char *block)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(results, i, r)
+		if (status_is(r, "ok") && !doc_is_variant(r) && strcmp(doc_str(r, "pattern"), pattern) == 0 &&
+		    strcmp(doc_str(r, "mechanism"), doc_str(like, "mechanism")) == 0 &&
+		    doc_num(r, "size_bytes") == doc_num(like, "size_bytes"))
+			return doc_num(json_object_get(r, block), "p50");
+	return NAN;
+}
+
+static void oneway_table(const json_t *results, FILE *out)
+{
+	static const char *const head[] = { "mechanism", "size", "one-way p50", "one-way p99", "pingpong p50 / 2",
+					    "one-way / RTT" };
+	struct mdtable t;
+	md_header(&t, "llrrrr", head);
+	size_t i;
+	json_t *r;
+	json_array_foreach(results, i, r) {
+		if (strcmp(doc_str(r, "pattern"), "oneway") || !status_is(r, "ok"))
+			continue;
+		char a[24], b[24], c[24], s[16];
+		const json_t *ow = json_object_get(r, "oneway_ns");
+		double rtt = plain_p50(results, r, "pingpong", "rtt_ns"), one = doc_num(ow, "p50");
+		md_cell(&t, "%s", doc_str(r, "mechanism"));
+		md_cell(&t, "%s", size_of(r, s, sizeof(s)));
+		md_cell(&t, "%s%s", noisy_mark(r), fmt_ns(one, a, sizeof(a)));
+		md_cell(&t, "%s", fmt_ns(doc_num(ow, "p99"), b, sizeof(b)));
+		md_cell(&t, "%s", fmt_ns(rtt / 2, c, sizeof(c)));
+		md_cell(&t, "%s", fmt_ratio(one / rtt, s, sizeof(s)));
+	}
+	md_print(&t, out);
+	fputs("\n", out);
+}
+
+/* Pairs side by side, open-loop rates and fanin: rows that carry load, one line each. */
+static void load_table(const json_t *results, FILE *out)
+{
+	static const char *const head[] = { "mechanism", "pattern", "size", "load", "p50 RTT", "p99 RTT", "MB/s",
+					    "msgs/s", "fairness / schedule" };
+	struct mdtable t;
+	md_header(&t, "lllllrrrl", head);
+	size_t i;
+	json_t *r;
+	json_array_foreach(results, i, r) {
+		if ((!doc_is_variant(r) && strcmp(doc_str(r, "pattern"), "fanin")) || !status_is(r, "ok"))
+			continue;
+		char a[24], b[24], c[24], s[16], load[48], note[160] = "";
+		const json_t *rate = json_object_get(r, "rate"), *pp = json_object_get(r, "per_pair");
+		if (rate) {
+			snprintf(load, sizeof(load), "%.0f/s open loop", doc_num(rate, "target_per_s"));
+			const json_t *it = json_object_get(rate, "rtt_intended_ns");
+			snprintf(note, sizeof(note), "achieved %.0f/s%s; from the intended send: p50 %s, p99 %s",
+				 doc_num(rate, "achieved_per_s"), json_is_true(json_object_get(rate, "missed")) ? " (missed)" : "",
+				 fmt_ns(doc_num(it, "p50"), a, sizeof(a)), fmt_ns(doc_num(it, "p99"), b, sizeof(b)));
+		} else if (pp) {
+			snprintf(load, sizeof(load), "%.0f pairs", doc_num(r, "pairs"));
+			const json_t *rt = json_object_get(pp, "msgs_per_s"), *p50 = json_object_get(pp, "rtt_ns_p50");
+			snprintf(note, sizeof(note), "one pair %s to %s msgs/s", fmt_count(doc_num(rt, "min"), a, sizeof(a)),
+				 fmt_count(doc_num(rt, "max"), b, sizeof(b)));
+			if (isfinite(doc_num(p50, "min")))
+				snprintf(note + strlen(note), sizeof(note) - strlen(note), "; p50 %s to %s",
+					 fmt_ns(doc_num(p50, "min"), a, sizeof(a)), fmt_ns(doc_num(p50, "max"), b, sizeof(b)));
+		} else {
+			snprintf(load, sizeof(load), "%.0f senders", doc_num(r, "senders"));
+		}
+		md_cell(&t, "%s", doc_str(r, "mechanism"));
+		md_cell(&t, "%s", doc_str(r, "pattern"));
+		md_cell(&t, "%s", size_of(r, s, sizeof(s)));
+		md_cell(&t, "%s", load);
+		md_cell(&t, "%s", fmt_rtt(r, "p50", a, sizeof(a)));
+		md_cell(&t, "%s", fmt_rtt(r, "p99", b, sizeof(b)));
+		md_cell(&t, "%s", fmt_mbps(doc_num(r, "bytes_per_s"), c, sizeof(c)));
+		md_cell(&t, "%s", fmt_count(doc_num(r, "msgs_per_s"), s, sizeof(s)));
+		md_cell(&t, "%s", note);
+	}
+	md_print(&t, out);
+	fputs("\n", out);
+}
+
+static void load_section(const json_t *doc, FILE *out)
+{
+	const json_t *results = json_object_get(doc, "results");
+	int oneway = count_rows(results, "oneway", "ok"), load = count_rows(results, "fanin", "ok");
+	size_t i;
+	json_t *r;
+	json_array_foreach(results, i, r)
+		load += doc_is_variant(r) && status_is(r, "ok");
+	if (!oneway && !load)
+		return;
+	fputs("## One way, and under load\n\n", out);
+	if (oneway) {
+		fputs("**One way** (`-p oneway`): the pingpong exchange, but B times each message from the clock "
+		      "A read as it sent it to the clock B read as it received it (both sides read one "
+		      "CLOCK_MONOTONIC on one host), set beside half the pingpong round trip of the same run. "
+		      "A ratio above 0.5 means the way there costs more than the way back.\n\n", out);
+		oneway_table(results, out);
+	}
+	if (load) {
+		fputs("**Under load**: `--pairs N` runs N pairs side by side over one common window (with two "
+		      "CPUs, the pairs share them: every side A on one, every side B on the other), their rates "
+		      "added up; `--rate R` sends on a fixed schedule and times each round trip also from its "
+		      "intended send, so a stall delays every send due during it (no coordinated omission); "
+		      "`-p fanin` streams from several senders into one receiver, each sender's order checked.\n\n",
+		      out);
+		load_table(results, out);
+	}
 }
 
 static void stream_section(const json_t *doc, const struct chart_set *set, FILE *out)
@@ -736,11 +854,11 @@ static void stream_section(const json_t *doc, const struct chart_set *set, FILE 
 	size_t i;
 	json_t *r;
 	json_array_foreach(results, i, r) {
-		if (strcmp(doc_str(r, "pattern"), "stream") || !status_is(r, "ok"))
+		if (strcmp(doc_str(r, "pattern"), "stream") || !status_is(r, "ok") || doc_is_variant(r))
 			continue;
 		char a[24], s[16];
 		double mps = doc_num(r, "msgs_per_s");
-		md_cell(&t, "%s", doc_str(r, "mechanism"));
+		md_cell(&t, "%s%s", doc_str(r, "mechanism"), zero_copy_mark(r));
 		md_cell(&t, "%s", doc_str(r, "group"));
 		md_cell(&t, "%s", size_of(r, s, sizeof(s)));
 		md_cell(&t, "%s%s", noisy_mark(r), fmt_mbps(doc_num(r, "bytes_per_s"), a, sizeof(a)));
@@ -898,6 +1016,10 @@ static void reading_section(const json_t *doc, FILE *out)
 	      "median with at least 95% probability, whatever their distribution (with 6 repetitions, their "
 	      "minimum and maximum, 96.9%). `~` marks a row whose half-width exceeds 5%: a difference from it "
 	      "smaller than that is not measurable on this host. `ipcbench compare` tests differences properly.\n"
+	      "- **(zero-copy)** marks a row whose receiver checks each message where the mechanism lent it, "
+	      "never copying it into a buffer of its own (memfd, memfd-pool, shm-loan): it reads a payload only "
+	      "to check it (every one in pingpong, 1 in 64 in stream unless `--verify full`), so it is a separate "
+	      "row, not a replacement for the copying ones.\n"
 	      "- **Sizes** include the 24-byte header every message carries (magic, length, sequence, checksum); "
 	      "K is 1024 bytes.\n\n", out);
 }
@@ -935,6 +1057,7 @@ void report_write(const json_t *doc, const struct chart_set *charts, FILE *out)
 	host_section(doc, out);
 	pingpong_section(doc, charts, out);
 	stream_section(doc, charts, out);
+	load_section(doc, out);
 	models_section(doc, charts, out);
 	not_measured_section(doc, out);
 	fputs("## Reproduce\n\n```sh\n", out);

@@ -92,7 +92,7 @@ static void pingpong_figures(struct row *r, const struct rep_result *reps, int n
 	double busy_s = (double)(all->sum / 1e9L);
 	r->msgs_per_s = busy_s > 0 ? (double)all->count / busy_s : NAN;
 	r->bytes_per_s = r->msgs_per_s * 2 * (double)r->size_bytes;
-	free(all);
+	r->pooled = all; /* for the row's histogram in results.json and its .hgrm */
 }
 
 /*
@@ -169,6 +169,31 @@ static void cpu_figures(struct row *r, const struct rep_result *reps, int n)
 	r->cpu.b_ivcsw = ivcsw[1] / msgs;
 }
 
+/* Pairs side by side: the rates added up, and the fastest and slowest pair (fairness). */
+static void pair_figures(struct row *r, const struct rep_result *reps, int n)
+{
+	double agg[ROW_MAX_REPS];
+	r->per_pair.p50_min = r->per_pair.p99_min = r->per_pair.rate_min = INFINITY;
+	r->per_pair.p50_max = r->per_pair.p99_max = r->per_pair.rate_max = -INFINITY;
+	for (int i = 0; i < n; i++) {
+		agg[i] = 0;
+		for (int l = 0; l < reps[i].lanes; l++) {
+			const struct lane_result *lr = &reps[i].lane[l];
+			agg[i] += lr->msgs_per_s;
+			r->per_pair.p50_min = fmin(r->per_pair.p50_min, lr->p50_ns);
+			r->per_pair.p50_max = fmax(r->per_pair.p50_max, lr->p50_ns);
+			r->per_pair.p99_min = fmin(r->per_pair.p99_min, lr->p99_ns);
+			r->per_pair.p99_max = fmax(r->per_pair.p99_max, lr->p99_ns);
+			r->per_pair.rate_min = fmin(r->per_pair.rate_min, lr->msgs_per_s);
+			r->per_pair.rate_max = fmax(r->per_pair.rate_max, lr->msgs_per_s);
+		}
+	}
+	if (r->has_rtt) { /* the pooled round trips give one pair's rate; the row gives them all */
+		r->msgs_per_s = median(agg, n);
+		r->bytes_per_s = r->msgs_per_s * 2 * (double)r->size_bytes;
+	}
+}
+
 /* Spread, the 95% interval and the noisy mark, all around the headline over the repetitions. */
 static void confidence(struct row *r)
 {
@@ -189,6 +214,7 @@ void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_re
 	r->size_bytes = c->msg_bytes;
 	r->placement = c->placement;
 	r->senders = c->senders;
+	r->pairs = c->pairs > 1 ? c->pairs : 1;
 	r->cpus[0] = c->cpu[0];
 	r->cpus[1] = c->cpu[1];
 	r->spread_pct = NAN;
@@ -224,6 +250,8 @@ void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_re
 		r->msgs_per_s = r->bytes_per_s = NAN; /* one message in flight, timed one way: no rate of its own */
 	if (c->rate_per_s > 0)
 		rate_figures(r, c, reps, n);
+	if (r->pairs > 1)
+		pair_figures(r, reps, n);
 	cpu_figures(r, reps, n);
 	confidence(r);
 	r->floor_best = row_headline(r);

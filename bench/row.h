@@ -21,6 +21,11 @@ struct row {
 	enum pattern pattern;
 	uint64_t size_bytes;
 	int senders;           /* fanin: senders into the one receiver */
+	int pairs;             /* --pairs: pairs side by side; the rates are theirs added up */
+	struct {
+		double p50_min, p50_max, p99_min, p99_max; /* the fastest and slowest pair's */
+		double rate_min, rate_max;                 /* messages (round trips) per second of one pair */
+	} per_pair;            /* over every repetition's pairs */
 	const char *placement; /* --placement: how the two sides' CPUs relate; NULL when not swept */
 	int cpus[2];           /* the CPUs the sides were pinned to; -1 unpinned */
 	enum row_status status;
@@ -29,6 +34,7 @@ struct row {
 	struct {
 		double min, p50, p90, p99, p999, max, mean;
 	} rtt_ns;           /* p50: median of the repetitions' p50; the rest from all samples pooled */
+	struct hist *pooled; /* every repetition's round trips (one-way times) merged; freed with the rows */
 	bool has_rate;       /* pingpong at a --rate: the open-loop figures below are set */
 	struct {
 		double target_per_s, achieved_per_s;

@@ -114,7 +114,6 @@ static int mq_attach(void *st, void *end, enum tp_side side, const struct tp_par
 {
 	const struct mq_state *ms = st;
 	struct mq_end *me = end;
-	(void)p;
 	int rc = mq_take(ms, side == TP_SIDE_A ? 0 : 1, &me->tx, "sending", err);
 	if (rc)
 		return rc;
@@ -209,6 +208,7 @@ const struct transport_ops mq_ops = {
 	.summary = "POSIX message queues (mq_open), one per direction, msg_max deep; "
 		   "blocking mq_timedsend/mq_timedreceive, one call per wait, the deadline renewed once per -t",
 	.flags = TP_BOUNDARIES,
+	.patterns = TP_POINT_TO_POINT | TP_FANIN, /* senders share the A-to-B queue, each message whole */
 	.copies = 2,
 	.state_size = sizeof(struct mq_state),
 	.end_size = sizeof(struct mq_end),

@@ -1,5 +1,6 @@
 /* uds: Unix domain sockets in the abstract namespace, as stream, datagram and seqpacket kinds. */
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -243,8 +244,19 @@ static int uds_attach_dgram(struct uds_state *us, struct uds_end *ue, enum tp_si
 	ue->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (ue->fd < 0)
 		return tp_fail(err, errno, "uds-dgram: socket(AF_UNIX) failed: %m");
+	/*
+	 * Fanin: the receiver binds and stays unconnected, so every sender may
+	 * reach it; the senders, never answered, need no name. Its queue is then
+	 * net.unix.max_dgram_qlen deep, and a sender waits while it is full.
+	 */
+	bool fanin = p->senders > 1;
+	if (fanin && side == TP_SIDE_A)
+		goto connect;
 	if (bind(ue->fd, (struct sockaddr *)&us->addr[side], us->addr_len[side]))
 		return tp_fail(err, errno, "uds-dgram: bind to @%s failed: %m", us->addr[side].sun_path + 1);
+	if (fanin)
+		return 0;
+connect:;
 	int rc = fd_connect(ue->fd, &us->addr[1 - side], us->addr_len[1 - side], p->timeout_ns);
 	if (rc)
 		return tp_fail(err, -rc, "uds-dgram: connect to @%s failed: %s",
@@ -323,9 +335,11 @@ const struct transport_ops uds_dgram_ops = {
 	.name = "uds-dgram",
 	.group = "process",
 	.summary = "Unix domain SOCK_DGRAM, two abstract names connected both ways; SO_SNDBUF raised to "
-		   "net.core.wmem_max only for messages the default does not fit; " W_UDS,
+		   "net.core.wmem_max only for messages the default does not fit; " W_UDS "; fanin: senders "
+		   "into one unconnected receiver",
 	.flags = TP_BOUNDARIES,
 	.copies = 2,
+	.patterns = TP_POINT_TO_POINT | TP_FANIN,
 	.state_size = sizeof(struct uds_state),
 	.end_size = sizeof(struct uds_end),
 	.max_msg = uds_dgram_max_msg,

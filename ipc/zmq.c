@@ -154,8 +154,10 @@ static int zmqt_attach(void *st, void *end, enum tp_side side, const struct tp_p
 	void *ctx = zs->ctx;
 	if (!ctx && !(ctx = ze->ctx = zmqt_context(err)))
 		return -EIO;
-	if (!(ze->sock = zmq_socket(ctx, ZMQ_PAIR)))
-		return zmqt_fail(err, "zmq_socket(ZMQ_PAIR)");
+	/* Fanin: PUSH sockets into one PULL, ZeroMQ's many-to-one; PAIR carries one peer only. */
+	int type = p->senders > 1 ? (side == TP_SIDE_B ? ZMQ_PULL : ZMQ_PUSH) : ZMQ_PAIR;
+	if (!(ze->sock = zmq_socket(ctx, type)))
+		return zmqt_fail(err, "zmq_socket");
 	size_t hwm = ZMQT_QUEUE_BYTES / (p->msg_bytes ? p->msg_bytes : 1);
 	hwm = hwm > ZMQT_HWM_MSGS ? ZMQT_HWM_MSGS : hwm ? hwm : 1;
 	if (zmqt_set_int(ze->sock, ZMQ_LINGER, 0) || zmqt_set_int(ze->sock, ZMQ_SNDHWM, (int)hwm) ||
@@ -236,6 +238,7 @@ const struct transport_ops zmq_ipc_ops = {
 	.summary = "ZeroMQ PAIR/PAIR over ipc://@abstract; 1 I/O thread per side on its CPU; "
 		   "HWM min(1000 msgs, 4 MiB); blocking calls with SNDTIMEO/RCVTIMEO",
 	.flags = TP_BOUNDARIES,
+	.patterns = TP_POINT_TO_POINT | TP_FANIN, /* fanin: PUSH into PULL */
 	.copies = 4,
 	.state_size = sizeof(struct zmqt_state),
 	.end_size = sizeof(struct zmqt_end),
@@ -253,6 +256,7 @@ const struct transport_ops zmq_tcp_ops = {
 	.summary = "ZeroMQ PAIR/PAIR over tcp://127.0.0.1 (TCP_NODELAY); 1 I/O thread per side on its "
 		   "CPU; HWM min(1000 msgs, 4 MiB); blocking calls with SNDTIMEO/RCVTIMEO",
 	.flags = TP_BOUNDARIES | TP_CROSS_HOST,
+	.patterns = TP_POINT_TO_POINT | TP_FANIN, /* fanin: PUSH into PULL */
 	.copies = 4,
 	.state_size = sizeof(struct zmqt_state),
 	.end_size = sizeof(struct zmqt_end),

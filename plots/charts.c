@@ -115,7 +115,7 @@ static int rows_of(const struct charts_run *cr, const char *mech, const char *pa
 	json_t *r;
 	int n = 0;
 	json_array_foreach(cr->results, i, r)
-		if (n < MAX_POINTS && row_ok(r) && strcmp(doc_str(r, "mechanism"), mech) == 0 &&
+		if (n < MAX_POINTS && row_ok(r) && !doc_is_variant(r) && strcmp(doc_str(r, "mechanism"), mech) == 0 &&
 		    strcmp(doc_str(r, "pattern"), pattern) == 0)
 			out[n++] = r;
 	qsort(out, (size_t)n, sizeof(*out), cmp_row_size);
@@ -751,20 +751,127 @@ static int chart_scaling(struct charts_run *cr)
 			    "processes vs threads (dashed: linear).", p, 1);
 }
 
+/* One panel of the use-case chart: speedup per worker count, columns C processes, C threads, Python processes, Python threads. */
+struct speedups {
+	int workers[MAX_POINTS];
+	double v[MAX_POINTS][4];
+	int n;
+	char cols[16]; /* the data columns (2..5) that have a figure, as "2 3 5" */
+};
+
+/* Add one series to col; relative: vals are rates, divided by the one-worker rate. */
+static void speedups_add(struct speedups *s, int col, const json_t *workers, const json_t *vals, bool relative)
+{
+	size_t n = json_array_size(workers);
+	double base = relative ? json_number_value(json_array_get(vals, 0)) : 1;
+	if (n == 0 || json_array_size(vals) != n || !(base > 0) ||
+	    (relative && json_integer_value(json_array_get(workers, 0)) != 1))
+		return;
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		int w = (int)json_integer_value(json_array_get(workers, i));
+		double v = json_number_value(json_array_get(vals, i)) / base;
+		int k = 0;
+		while (k < s->n && s->workers[k] < w)
+			k++;
+		bool fresh = k == s->n || s->workers[k] != w;
+		if (!(v > 0) || w < 1 || (fresh && s->n == MAX_POINTS))
+			continue;
+		if (fresh) { /* a new worker count: keep them sorted */
+			memmove(&s->workers[k + 1], &s->workers[k], (size_t)(s->n - k) * sizeof(s->workers[0]));
+			memmove(&s->v[k + 1], &s->v[k], (size_t)(s->n - k) * sizeof(s->v[0]));
+			s->n++;
+			s->workers[k] = w;
+			for (int c = 0; c < 4; c++)
+				s->v[k][c] = NAN;
+		}
+		s->v[k][col] = v;
+		any = true;
+	}
+	if (any)
+		snprintf(s->cols + strlen(s->cols), sizeof(s->cols) - strlen(s->cols), "%s%d", *s->cols ? " " : "",
+			 col + 2);
+}
+
+static void speedups_write(const struct speedups *s, FILE *f)
+{
+	for (int k = 0; k < s->n; k++) {
+		fprintf(f, "%d", s->workers[k]);
+		for (int c = 0; c < 4; c++)
+			if (isfinite(s->v[k][c]))
+				fprintf(f, " %.6g", s->v[k][c]);
+			else
+				fputs(" -", f);
+		fputc('\n', f);
+	}
+}
+
+/* The experiment called name when it succeeded, else NULL. */
+static const json_t *model_ok(const struct charts_run *cr, const char *name)
+{
+	const json_t *m = json_object_get(json_object_get(cr->doc, "models"), name);
+	return strcmp(doc_str(m, "status"), "ok") == 0 ? m : NULL;
+}
+
+/* Speedup against workers, C and Python, processes and threads: CPU-bound left, I/O-bound right. */
+static int chart_use_cases(struct charts_run *cr)
+{
+	const json_t *sc = model_ok(cr, "scaling"), *io = model_ok(cr, "iobound"), *py = model_ok(cr, "python");
+	if (!io && !py)
+		return 0; /* the scaling chart already shows the rest */
+	static const char *const kinds[] = { "process", "thread" };
+	struct speedups cpu = { .n = 0 }, iob = { .n = 0 };
+	const json_t *pc = json_object_get(py, "cpu_bound"), *pi = json_object_get(py, "io_bound");
+	for (int k = 0; k < 2; k++) {
+		speedups_add(&cpu, k, json_object_get(sc, "workers"),
+			     json_object_get(json_object_get(sc, kinds[k]), "speedup"), false);
+		speedups_add(&iob, k, json_object_get(io, "workers"),
+			     json_object_get(json_object_get(io, kinds[k]), "ops_per_s"), true);
+	}
+	for (int k = 0; k < 2; k++) {
+		speedups_add(&cpu, 2 + k, json_object_get(pc, "workers"),
+			     json_object_get(json_object_get(pc, kinds[k]), "speedup"), false);
+		speedups_add(&iob, 2 + k, json_object_get(pi, "workers"),
+			     json_object_get(json_object_get(pi, kinds[k]), "speedup"), false);
+	}
+	if (cpu.n == 0 && iob.n == 0)
+		return 0;
+	const char *name = "scaling-use-cases";
+	FILE *f = open_file(cr, name, "dat");
+	if (!f)
+		return -1;
+	fputs("# ipcbench: speedup over one worker; block 0 CPU-bound (models.scaling, models.python.cpu_bound), "
+	      "block 1 I/O-bound (models.iobound ops_per_s over its 1-worker ops_per_s, models.python.io_bound); "
+	      "columns: workers c_processes c_threads python_processes python_threads\n", f);
+	speedups_write(&cpu, f);
+	fputs("\n\n", f);
+	speedups_write(&iob, f);
+	if (close_file(cr, f, name, "dat"))
+		return -1;
+	char cmax[16], imax[16];
+	snprintf(cmax, sizeof(cmax), "%d", cpu.n ? cpu.workers[cpu.n - 1] : 1);
+	snprintf(imax, sizeof(imax), "%d", iob.n ? iob.workers[iob.n - 1] : 1);
+	const struct param p[] = { { "CPU_COLS", cpu.cols }, { "IO_COLS", iob.cols }, { "CPU_MAX", cmax },
+				   { "IO_MAX", imax } };
+	return chart_finish(cr, name, "scaling-use-cases", "Speedup against workers: C and Python, processes and threads",
+			    "Speedup over one worker: CPU-bound work (left) and work that mostly waits 1 ms (right, "
+			    "log-log; C: ops/s over the one-worker ops/s), C solid, Python dashed.", p, 4);
+}
+
 /* --- the set --- */
 
 /* Chart names this code may write: an earlier bundle's charts this run does not make go away. */
 static void remove_stale(const struct charts_run *cr)
 {
 	static const char *const kinds[] = { "latency-", "throughput-", "percentiles-" };
-	static const char *const singles[] = { "floor-ratio", "spawn", "scaling" };
+	static const char *const singles[] = { "floor-ratio", "spawn", "scaling", "scaling-use-cases" };
 	static const char *const groups[] = { "process", "thread" };
 	char names[16][48];
 	int n = 0;
 	for (size_t k = 0; k < 3; k++)
 		for (size_t g = 0; g < 2; g++)
 			snprintf(names[n++], sizeof(names[0]), "%s%s", kinds[k], groups[g]);
-	for (size_t s = 0; s < 3; s++)
+	for (size_t s = 0; s < sizeof(singles) / sizeof(singles[0]); s++)
 		snprintf(names[n++], sizeof(names[0]), "%s", singles[s]);
 	for (int i = 0; i < n; i++) {
 		bool made = false;
@@ -829,6 +936,8 @@ int charts_write(const char *dir, const json_t *doc, struct chart_set *set, int 
 		rc = chart_spawn(cr);
 	if (rc == 0)
 		rc = chart_scaling(cr);
+	if (rc == 0)
+		rc = chart_use_cases(cr);
 	if (rc == 0)
 		remove_stale(cr);
 	return rc;
