@@ -25,7 +25,6 @@
 #define IO_MIN_WINDOW_NS (15 * 1000000LL)
 #define IO_MAX_WINDOW_NS (250 * 1000000LL)
 #define IO_CALIBRATE_ITERS (1u << 16)
-#define IO_PAGE_BYTES 4096
 
 static const int io_counts[] = { 1, 2, 8, 32, 128 };
 static const int io_counts_quick[] = { 1, 8, 32 };
@@ -100,32 +99,6 @@ static void *io_thread(void *p)
 	struct io_thread_arg *a = p;
 	io_worker(a->s, a->index);
 	return NULL;
-}
-
-/* Resident bytes of t's stack block (stack, TLS, descriptor), by mincore; -1 when unknown. */
-static int64_t io_stack_resident(pthread_t t)
-{
-	pthread_attr_t attr;
-	void *addr;
-	size_t size;
-	if (pthread_getattr_np(t, &attr))
-		return -1;
-	int rc = pthread_attr_getstack(&attr, &addr, &size);
-	pthread_attr_destroy(&attr);
-	if (rc)
-		return -1;
-	uintptr_t lo = (uintptr_t)addr & ~(uintptr_t)(IO_PAGE_BYTES - 1);
-	size_t len = (uintptr_t)addr + size - lo, pages = (len + IO_PAGE_BYTES - 1) / IO_PAGE_BYTES;
-	unsigned char *vec = malloc(pages);
-	if (!vec || mincore((void *)lo, len, vec)) {
-		free(vec);
-		return -1;
-	}
-	int64_t resident = 0;
-	for (size_t i = 0; i < pages; i++)
-		resident += vec[i] & 1;
-	free(vec);
-	return resident * IO_PAGE_BYTES;
 }
 
 /* Anonymous PSS plus page tables of pid (0: self), in bytes; -1 when unknown. */
@@ -227,7 +200,7 @@ static int io_round(bool threads, int w, struct io_shared *s, int64_t window_ns,
 	bool known = base >= 0 && mem0 >= 0 && pt0 >= 0;
 	int64_t mem = base - (threads ? pt0 : mem0); /* the parent's share may shrink: PSS splits shared pages */
 	for (int i = 0; i < n && known; i++) {
-		int64_t b = threads ? io_stack_resident(tids[i]) : io_private_bytes(pids[i]);
+		int64_t b = threads ? mu_stack_resident(tids[i], NULL) : io_private_bytes(pids[i]);
 		known = b >= 0;
 		mem += b;
 	}

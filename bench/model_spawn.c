@@ -277,34 +277,6 @@ static void *spawn_idle_thread(void *p)
 	return NULL;
 }
 
-/* Pages of t's stack block (stack, TLS, thread descriptor) that are resident. */
-static int64_t spawn_stack_resident(pthread_t t, int64_t *reserved)
-{
-	pthread_attr_t attr;
-	void *addr;
-	size_t size;
-	if (pthread_getattr_np(t, &attr))
-		return -1;
-	int rc = pthread_attr_getstack(&attr, &addr, &size);
-	pthread_attr_destroy(&attr);
-	if (rc)
-		return -1;
-	uintptr_t lo = (uintptr_t)addr & ~(uintptr_t)(SPAWN_PAGE_BYTES - 1);
-	size_t len = (uintptr_t)addr + size - lo;
-	size_t pages = (len + SPAWN_PAGE_BYTES - 1) / SPAWN_PAGE_BYTES;
-	unsigned char *vec = malloc(pages);
-	if (!vec || mincore((void *)lo, len, vec)) {
-		free(vec);
-		return -1;
-	}
-	int64_t resident = 0;
-	for (size_t i = 0; i < pages; i++)
-		resident += vec[i] & 1;
-	free(vec);
-	*reserved = (int64_t)size;
-	return resident * SPAWN_PAGE_BYTES;
-}
-
 /* Extra memory per idle thread: its resident stack block, and the page tables it added. */
 static int spawn_memory_thread(int k, int64_t timeout_ns, double *stack_per, double *pt_per,
 			       double *reserved)
@@ -327,7 +299,7 @@ static int spawn_memory_thread(int k, int64_t timeout_ns, double *stack_per, dou
 	if (rc == 0) {
 		int64_t stack = 0, size = 0;
 		for (int i = 0; i < n && stack >= 0; i++) {
-			int64_t s = spawn_stack_resident(ts[i], &size);
+			int64_t s = mu_stack_resident(ts[i], &size);
 			stack = s < 0 ? -1 : stack + s;
 		}
 		int64_t pt = mu_proc_bytes(0, "status", "VmPTE");

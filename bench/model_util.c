@@ -10,7 +10,9 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -210,4 +212,32 @@ struct timespec mu_realtime_deadline(int64_t timeout_ns)
 	ts.tv_sec += (time_t)(timeout_ns / NS_PER_S + ns / NS_PER_S);
 	ts.tv_nsec = (long)(ns % NS_PER_S);
 	return ts;
+}
+
+int64_t mu_stack_resident(pthread_t t, int64_t *reserved)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	pthread_attr_t attr;
+	void *addr;
+	size_t size;
+	if (pthread_getattr_np(t, &attr))
+		return -1;
+	int rc = pthread_attr_getstack(&attr, &addr, &size);
+	pthread_attr_destroy(&attr);
+	if (rc)
+		return -1;
+	uintptr_t lo = (uintptr_t)addr & ~(uintptr_t)(page - 1);
+	size_t len = (uintptr_t)addr + size - lo, pages = (len + page - 1) / page;
+	unsigned char *vec = malloc(pages);
+	if (!vec || mincore((void *)lo, len, vec)) {
+		free(vec);
+		return -1;
+	}
+	int64_t resident = 0;
+	for (size_t i = 0; i < pages; i++)
+		resident += vec[i] & 1;
+	free(vec);
+	if (reserved)
+		*reserved = (int64_t)size;
+	return resident * (int64_t)page;
 }

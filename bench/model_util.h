@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -46,6 +47,12 @@ bool mu_stop(int64_t deadline_ns);
  * @return bytes, or -1 when the file or field is missing.
  */
 int64_t mu_proc_bytes(pid_t pid, const char *file, const char *field);
+
+/**
+ * Resident bytes of thread t's stack block (stack, TLS, thread descriptor),
+ * by mincore(); its reserved size in *reserved when not NULL. -1 when unknown.
+ */
+int64_t mu_stack_resident(pthread_t t, int64_t *reserved);
 
 /** {"p50", "p99", "mean", "n"} of h, in the histogram's unit. */
 json_t *mu_hist_json(const struct hist *h);
