@@ -5,12 +5,12 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#define CHARTS_MAX 16
+#define CHARTS_MAX 24
 
 /* One chart of the bundle: NAME.png with NAME.gp and NAME.dat beside it. */
 struct chart {
 	char name[48];     /* file stem, e.g. "latency-process" */
-	char caption[200]; /* one sentence: what it shows */
+	char caption[320]; /* one sentence: what it shows */
 	bool rendered;     /* NAME.png was written and is a PNG */
 };
 

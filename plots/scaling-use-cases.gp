@@ -8,6 +8,7 @@
 #   workers c_processes c_threads python_processes python_threads (- when not measured)
 title    = '@TITLE@'
 subtitle = '@SUBTITLE@'
+method   = '@METHOD@'
 datafile = '@DATA@'
 outfile  = '@OUTPUT@'
 cpu_cols = '@CPU_COLS@'
@@ -15,11 +16,12 @@ io_cols  = '@IO_COLS@'
 cpu_max  = @CPU_MAX@
 io_max   = @IO_MAX@
 
-# Per column: title, colour, point type, dash type (Python dashed).
-t2 = 'C processes';      c2 = '#1f77b4'; p2 = 7;  d2 = 1
-t3 = 'C threads';        c3 = '#ff7f0e'; p3 = 5;  d3 = 1
-t4 = 'Python processes'; c4 = '#2ca02c'; p4 = 9;  d4 = 2
-t5 = 'Python threads';   c5 = '#d62728'; p5 = 11; d5 = 2
+# Per column: title, colour, point type, dash type (processes blue, threads
+# orange, as in the spawn and scaling charts; C solid, Python dashed).
+t2 = 'C processes';      c2 = '#0072B2'; p2 = 7;  d2 = 1
+t3 = 'C threads';        c3 = '#E69F00'; p3 = 5;  d3 = 1
+t4 = 'Python processes'; c4 = '#0072B2'; p4 = 9;  d4 = 2
+t5 = 'Python threads';   c5 = '#E69F00'; p5 = 11; d5 = 2
 col(i, cols) = int(word(cols, i))
 
 set terminal pngcairo size 1400,700 font 'DejaVu Sans,11' noenhanced
@@ -28,7 +30,9 @@ set output outfile
 set datafile missing '-'
 set multiplot layout 1,2 title title font ',15' noenhanced
 set label 1 subtitle at screen 0.5, screen 0.915 center font ',10' textcolor rgb '#555555' noenhanced
-set tmargin 6
+# how this experiment took its figures, from its own JSON (not the mechanism rows' repetitions)
+set label 3 method at screen 0.5, screen 0.885 center font ',10' textcolor rgb '#555555' noenhanced
+set tmargin 7
 set key top left Left reverse noenhanced samplen 2.5 spacing 1.15
 set border 3
 set xtics nomirror
@@ -52,6 +56,7 @@ if (words(cpu_cols) > 0) {
   unset label 2
 }
 unset label 1
+unset label 3
 
 set title 'I/O-bound: waits of 1 ms, a little CPU work between' font ',12'
 set logscale xy 2

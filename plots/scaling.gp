@@ -5,6 +5,7 @@
 # Data: columns workers processes_speedup threads_speedup (- when not measured).
 title    = '@TITLE@'
 subtitle = '@SUBTITLE@'
+method   = '@METHOD@'
 datafile = '@DATA@'
 outfile  = '@OUTPUT@'
 workers  = @WORKERS@
@@ -12,9 +13,11 @@ workers  = @WORKERS@
 set terminal pngcairo size 1200,680 font 'DejaVu Sans,11' noenhanced
 set encoding utf8
 set output outfile
-set title title font ',15' noenhanced offset 0,1.4
+set title title font ',15' noenhanced offset 0,2.5
 set label 1 subtitle at screen 0.45, screen 0.905 center font ',10' textcolor rgb '#555555' noenhanced
-set tmargin 5.5
+# how this experiment took its figures, from its own JSON (not the mechanism rows' repetitions)
+set label 2 method at screen 0.45, screen 0.875 center font ',10' textcolor rgb '#555555' noenhanced
+set tmargin 6.5
 set datafile missing '-'
 set key outside right top vertical Left reverse noenhanced samplen 2.5 spacing 1.15
 set border 3
@@ -26,6 +29,6 @@ set yrange [0 : workers + 0.5]
 set xlabel 'workers (processes or threads)'
 set ylabel 'speedup over one worker (times)'
 
-plot datafile using 1:2 with linespoints lc rgb '#1f77b4' pt 7 ps 1.3 lw 2 title 'processes', \
-     '' using 1:3 with linespoints lc rgb '#ff7f0e' pt 5 ps 1.3 lw 2 title 'threads', \
-     x with lines dt 2 lw 1.5 lc rgb '#777777' title 'ideal (linear)'
+plot datafile using 1:2 with linespoints lc rgb '#0072B2' pt 7 ps 1.3 lw 2 title 'processes', \
+     '' using 1:3 with linespoints lc rgb '#E69F00' pt 5 ps 1.3 lw 2 title 'threads', \
+     x with lines dt 3 lw 1.5 lc rgb '#777777' title 'ideal (linear)'

@@ -1,6 +1,7 @@
 /* The -o bundle end to end: files, charts with and without gnuplot, plot and compare, bad input. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,53 @@ static int count_files(const char *dir, const char *suffix)
 	if (d)
 		closedir(d);
 	return n;
+}
+
+/* Every chart script in dir has its data beside it, and its PNG when gnuplot is here; returns the charts. */
+static int check_chart_files(const char *dir, bool rendered)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len < 4 || strcmp(e->d_name + len - 3, ".gp") != 0)
+			continue;
+		char name[256];
+		snprintf(name, sizeof(name), "%.*s.dat", (int)(len - 3), e->d_name);
+		if (!exists(dir, name))
+			print_error("%s has no %s\n", e->d_name, name);
+		assert_true(exists(dir, name));
+		snprintf(name, sizeof(name), "%.*s.png", (int)(len - 3), e->d_name);
+		assert_true(!rendered || is_png(dir, name));
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The 64 B percentile line of dir's pipe row: at least 20 points, ending at the row's max. */
+static void check_percentile_line(const char *dir, const json_t *doc)
+{
+	double max = NAN;
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(doc, "results"), i, r)
+		if (json_integer_value(json_object_get(r, "size_bytes")) == 64 &&
+		    strcmp(json_string_value(json_object_get(r, "pattern")), "pingpong") == 0 &&
+		    json_object_get(r, "histogram"))
+			max = json_number_value(json_object_get(json_object_get(r, "rtt_ns"), "max"));
+	assert_true(isfinite(max));
+	char *dat = slurp(dir, "percentiles-process.dat");
+	int points = 0;
+	double x = NAN, y = NAN;
+	for (char *line = dat; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (*line != '#' && *line != '\n' && sscanf(line, "%lf %lf", &x, &y) == 2)
+			points++;
+	free(dat);
+	assert_true(points >= 20);
+	assert_true(y == max);
 }
 
 /* Every chart report.md shows inline is a PNG in dir. */
@@ -221,6 +269,7 @@ static void test_bundle_files(void **state)
 	assert_int_equal(strncmp(csv, "mechanism,", 10), 0);
 	free(csv);
 	check_hgrm_files(out_dir, doc);
+	check_percentile_line(out_dir, doc);
 	json_decref(doc);
 
 	char *md = slurp(out_dir, "report.md");
@@ -229,6 +278,8 @@ static void test_bundle_files(void **state)
 	/* every chart has its script and data beside it */
 	assert_true(exists(out_dir, "latency-process.gp") && exists(out_dir, "latency-process.dat"));
 	assert_true(exists(out_dir, "throughput-process.gp") && exists(out_dir, "percentiles-process.gp"));
+	assert_true(exists(out_dir, "percentiles-process-4K.gp"));
+	assert_true(check_chart_files(out_dir, gnuplot_in_path()) >= 4); /* latency, throughput, two percentiles */
 	if (gnuplot_in_path()) {
 		assert_int_equal(check_inline_pngs(out_dir, md), count_files(out_dir, ".gp"));
 		assert_true(is_png(out_dir, "latency-process.png"));
