@@ -84,6 +84,9 @@ json_t *row_json(const struct row *r)
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "mechanism", r->ops->name, "group",
 			      r->ops->group, "pattern", pattern_name(r->pattern), "size_bytes",
 			      (json_int_t)r->size_bytes, "status", row_status_name(r->status));
+	/* what the mechanism declares (--list), so a reader of the row can choose by it */
+	json_object_set_new(o, "boundaries", json_boolean(r->ops->flags & TP_BOUNDARIES));
+	json_object_set_new(o, "cross_host", json_boolean(r->ops->flags & TP_CROSS_HOST));
 	if (r->ops->flags & TP_ZERO_COPY) /* the receiver checks each message where it lies */
 		json_object_set_new(o, "zero_copy", json_true());
 	if (r->pairs > 1)

@@ -1,106 +1,19 @@
-/* report.md: host, configuration, summary tables, charts, rows not measured, how to reproduce and read. */
+/* report.md: the decision table, host, configuration, summary tables, charts, rows not measured, how to read. */
 #include "report.h"
 
-#include "model_table.h"
+#include "mdtable.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bundle.h"
+#include "decide.h"
 #include "host.h"
 #include "output.h"
 #include "parse.h"
-
-/* A Markdown table held until every cell is known, so columns are padded and read as a table in plain text too. */
-struct mdtable {
-	int cols;
-	const char *align; /* one 'l' or 'r' per column */
-	char **cell;       /* row-major; the first row is the header */
-	int n, cap;
-};
-
-static void md_cell(struct mdtable *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void md_cell(struct mdtable *t, const char *fmt, ...)
-{
-	if (t->n == t->cap) {
-		int cap = t->cap ? t->cap * 2 : 64;
-		char **cell = realloc(t->cell, (size_t)cap * sizeof(*cell));
-		if (!cell)
-			return;
-		t->cell = cell;
-		t->cap = cap;
-	}
-	char buf[512], out[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	size_t j = 0;
-	for (const char *p = buf; *p && j < sizeof(out) - 2; p++) {
-		if (*p == '|') /* a reason may hold one; it would split the cell */
-			out[j++] = '\\';
-		out[j++] = *p == '\n' ? ' ' : *p;
-	}
-	out[j] = '\0';
-	t->cell[t->n++] = strdup(out);
-}
-
-/* Display width of UTF-8 text: continuation bytes take no column. */
-static int text_width(const char *s)
-{
-	int w = 0;
-	for (; s && *s; s++)
-		w += ((unsigned char)*s & 0xc0) != 0x80;
-	return w;
-}
-
-static void md_print(struct mdtable *t, FILE *out)
-{
-	int width[16] = { 0 };
-	for (int i = 0; i < t->n; i++) {
-		int w = text_width(t->cell[i]);
-		if (w > width[i % t->cols])
-			width[i % t->cols] = w;
-	}
-	for (int c = 0; c < t->cols; c++)
-		width[c] = width[c] < 3 ? 3 : width[c];
-	for (int i = 0; i < t->n; i++) {
-		int c = i % t->cols, pad = width[c] - text_width(t->cell[i]);
-		const char *s = t->cell[i] ? t->cell[i] : "";
-		fprintf(out, "| %*s%s%*s ", t->align[c] == 'r' ? pad : 0, "", s, t->align[c] == 'r' ? 0 : pad, "");
-		if (c == t->cols - 1) {
-			fputs("|\n", out);
-			if (i == t->cols - 1) {
-				for (int k = 0; k < t->cols; k++) {
-					fputs("| ", out);
-					for (int d = 0; d < width[k] - 1; d++)
-						fputc('-', out);
-					fprintf(out, "%c ", t->align[k] == 'r' ? ':' : '-');
-				}
-				fputs("|\n", out);
-			}
-		}
-	}
-	for (int i = 0; i < t->n; i++)
-		free(t->cell[i]);
-	free(t->cell);
-	t->cell = NULL;
-	t->n = t->cap = 0;
-}
-
-static void md_header(struct mdtable *t, const char *align, const char *const *names)
-{
-	memset(t, 0, sizeof(*t));
-	t->cols = (int)strlen(align);
-	t->align = align;
-	for (int c = 0; c < t->cols; c++)
-		md_cell(t, "%s", names[c]);
-}
 
 /* --- figures --- */
 
@@ -871,69 +784,16 @@ static void stream_section(const json_t *doc, const struct chart_set *set, FILE 
 	fputs("\n", out);
 }
 
-/* Leaf values of an experiment's result as path = value rows: a plain view until it has a table of its own. */
-/* Long texts (the methods) do not fit a table cell that reads as plain text. */
-#define MODEL_CELL_MAX 48
-
-/* One experiment's figures into t, keyed by their JSON path; long texts go to prose as a list. */
-static void models_flatten(struct mdtable *t, FILE *prose, const char *prefix, const json_t *v)
-{
-	if (json_is_object(v)) {
-		const char *key;
-		json_t *x;
-		json_object_foreach((json_t *)v, key, x) {
-			char path[200];
-			snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", key);
-			models_flatten(t, prose, path, x);
-		}
-		return;
-	}
-	if (json_is_string(v) && strlen(json_string_value(v)) > MODEL_CELL_MAX) {
-		fprintf(prose, "- **%s:** %s\n", prefix, json_string_value(v));
-		return;
-	}
-	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
-	md_cell(t, "%s", prefix);
-	md_cell(t, "%s", text ? text : "");
-	free(text);
-}
-
-void report_models(const json_t *models, const json_t *results, FILE *out)
-{
-	model_table_markdown(models, results, out);
-	fputs("\n", out);
-	const char *name;
-	json_t *m;
-	json_object_foreach((json_t *)models, name, m) {
-		fprintf(out, "### %s\n\n", name);
-		if (strcmp(doc_str(m, "status"), "failed") == 0) {
-			fprintf(out, "Failed: %s\n\n", doc_str(m, "reason"));
-			continue;
-		}
-		static const char *const head[] = { "figure", "value" };
-		struct mdtable t;
-		char *prose = NULL;
-		size_t prose_len = 0;
-		FILE *pf = open_memstream(&prose, &prose_len);
-		md_header(&t, "lr", head);
-		models_flatten(&t, pf ? pf : out, "", m);
-		md_print(&t, out);
-		fputs("\n", out);
-		if (pf && fclose(pf) == 0 && prose_len)
-			fprintf(out, "%s\n", prose);
-		free(prose);
-	}
-}
-
 static void models_section(const json_t *doc, const struct chart_set *set, FILE *out)
 {
 	const json_t *models = json_object_get(doc, "models");
 	if (!json_is_object(models) || json_object_size(models) == 0)
 		return;
 	fputs("## Processes vs threads\n\n", out);
-	report_models(models, json_object_get(doc, "results"), out);
+	report_models_table(models, json_object_get(doc, "results"), out);
 	charts_section(set, "spawn", out);
 	charts_section(set, "scaling", out);
+	report_models_experiments(models, out);
 }
 
 static void not_measured_section(const json_t *doc, FILE *out)
@@ -1053,6 +913,7 @@ void report_write(const json_t *doc, const struct chart_set *charts, FILE *out)
 		fputs("Charts were not rendered because gnuplot was not found. Install it (`apt-get install "
 		      "gnuplot-nox`), then run `ipcbench plot results.json -o .` in this directory.\n\n", out);
 	targets_line(results, out);
+	decide_section(doc, out);
 	glance_section(doc, out);
 	host_section(doc, out);
 	pingpong_section(doc, charts, out);

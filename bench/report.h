@@ -20,7 +20,10 @@ void report_shell_word(const char *word, FILE *out);
 /** run.argv of doc as one shell command line, each word quoted where the shell needs it. */
 void report_command(const json_t *doc, FILE *out);
 
-/** The "models" section (processes vs threads experiments); nothing when models is empty. */
-void report_models(const json_t *models, const json_t *results, FILE *out);
+/** The processes-vs-threads table of models (and the run's results, may be NULL), with its note. */
+void report_models_table(const json_t *models, const json_t *results, FILE *out);
+
+/** One subsection per experiment of models: its figures as tables with units, its method in one sentence. */
+void report_models_experiments(const json_t *models, FILE *out);
 
 #endif

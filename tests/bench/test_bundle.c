@@ -1,4 +1,4 @@
-/* The bundle's writers and readers in-process: JSON round trip, CSV shape, loading, report.md, model charts. */
+/* The bundle's writers and readers in-process: JSON round trip, CSV shape, loading, report.md, the charts. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
@@ -12,6 +12,8 @@
 #include "bundle.h"
 #include "output.h"
 #include "plots/charts.h"
+#include "plots/palette.h"
+#include "registry.h"
 #include "report.h"
 
 extern const struct transport_ops pipe_ops;
@@ -273,7 +275,7 @@ static void test_report_sections(void **state)
 	json_object_set_new(doc, "models", json_pack("{s:{s:f}}", "ctxswitch", "thread_ns", 1800.5));
 	md = report_of(doc, NULL);
 	assert_non_null(strstr(md, "## Processes vs threads"));
-	assert_non_null(strstr(md, "thread_ns"));
+	assert_non_null(strstr(md, "(ctxswitch)"));
 	free(md);
 	json_decref(doc);
 }
@@ -306,6 +308,38 @@ static const struct chart *find_chart(const struct chart_set *set, const char *n
 	return NULL;
 }
 
+/* The text of dir/name. */
+static char *slurp_file(const char *dir, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char *text = calloc(1, 1 << 16);
+	assert_non_null(text);
+	fread(text, 1, (1 << 16) - 1, f);
+	fclose(f);
+	return text;
+}
+
+/* Every chart the set lists has its script and data, and a PNG when gnuplot is here. */
+static void assert_charts_complete(const char *dir, const struct chart_set *set)
+{
+	for (int i = 0; i < set->n; i++) {
+		char gp[64], dat[64], png[64];
+		snprintf(gp, sizeof(gp), "%s.gp", set->chart[i].name);
+		snprintf(dat, sizeof(dat), "%s.dat", set->chart[i].name);
+		snprintf(png, sizeof(png), "%s.png", set->chart[i].name);
+		if (!exists(dir, gp) || !exists(dir, dat))
+			print_error("chart %s: no .gp or .dat\n", set->chart[i].name);
+		assert_true(exists(dir, gp) && exists(dir, dat));
+		if (!set->gnuplot_missing) {
+			assert_true(set->chart[i].rendered);
+			assert_true(file_is_png(dir, png));
+		}
+	}
+}
+
 /* Model charts follow the JSON shape: drawn when it is there, skipped quietly when it is not. */
 static void test_model_charts(void **state)
 {
@@ -313,21 +347,44 @@ static void test_model_charts(void **state)
 	char *dir = temp_dir();
 	json_t *doc = known_doc();
 	json_object_set_new(doc, "models",
-			    json_pack("{s:{s:{s:f, s:f}, s:{s:f}, s:s}, s:{s:{s:[f, f]}, s:{s:[f, f]}}}",
-				      "spawn", "fork_ns", "p50", 95000.0, "p99", 180000.0, "thread_create_ns", "p50",
-				      12000.0, "note", "not a figure",
-				      "scaling", "process", "speedup", 1.0, 1.9, "thread", "speedup", 1.0, 1.95));
+			    json_pack("{s:{s:{s:f, s:f, s:i}, s:{s:f, s:i}, s:s}, s:{s:i, s:{s:[f, f]}, s:{s:[f, f]}}}",
+				      "spawn", "fork_ns", "p50", 95000.0, "p99", 180000.0, "n", 40, "thread_create_ns",
+				      "p50", 12000.0, "n", 150, "note", "not a figure",
+				      "scaling", "repetitions", 3, "process", "speedup", 1.0, 1.9, "thread", "speedup",
+				      1.0, 1.95));
 	struct chart_set set;
 	assert_int_equal(charts_write(dir, doc, &set, 30), 0);
 	assert_int_equal(set.failed, 0);
 	assert_non_null(find_chart(&set, "spawn"));
 	assert_non_null(find_chart(&set, "scaling"));
 	assert_non_null(find_chart(&set, "latency-process"));
-	assert_true(exists(dir, "spawn.gp") && exists(dir, "spawn.dat"));
-	if (!set.gnuplot_missing) {
-		assert_true(file_is_png(dir, "spawn.png"));
-		assert_true(file_is_png(dir, "scaling.png"));
-	}
+	assert_charts_complete(dir, &set);
+
+	/* an experiment's subtitles say how its own figures were taken, never the mechanism rows' repetitions */
+	char *gp = slurp_file(dir, "spawn.gp");
+	assert_null(strstr(gp, "repetitions of"));
+	assert_null(strstr(gp, "repetitions per row"));
+	assert_non_null(strstr(gp, "n from 40 to 150"));
+	free(gp);
+	gp = slurp_file(dir, "scaling.gp");
+	assert_null(strstr(gp, "repetitions of"));
+	assert_null(strstr(gp, "repetitions per row"));
+	assert_non_null(strstr(gp, "best of 3 runs"));
+	free(gp);
+	gp = slurp_file(dir, "latency-process.gp"); /* a mechanism chart states the rows' repetitions */
+	assert_non_null(strstr(gp, "3 repetitions per row"));
+	free(gp);
+
+	/* the line stops at 64 B because 1 MiB is unsupported, and the chart says so there */
+	char path[512], line[512];
+	bool stop = false;
+	snprintf(path, sizeof(path), "%s/latency-process.dat", dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		stop |= strncmp(line, "64 ", 3) == 0 && strstr(line, "\"pipe: unsupported from 1M\"") != NULL;
+	fclose(f);
+	assert_true(stop);
 
 	/* other shapes: no chart, no error, and the earlier ones are gone */
 	json_object_set_new(doc, "models",
@@ -340,6 +397,111 @@ static void test_model_charts(void **state)
 	remove_dir(dir);
 }
 
+/* No two registered mechanisms look alike: colour, marker and dash never all the same. */
+static void test_palette_distinct(void **state)
+{
+	(void)state;
+	struct mech_style st[128];
+	int n = 0;
+	for (; transport_registry[n] && n < 128; n++)
+		st[n] = palette_style(transport_registry[n]->name, transport_registry[n]->group, 0);
+	assert_true(n >= 20);
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++) {
+			bool same = strcmp(st[i].colour, st[j].colour) == 0 && st[i].point == st[j].point &&
+				    st[i].dash == st[j].dash;
+			if (same)
+				print_error("%s and %s look alike\n", transport_registry[i]->name, transport_registry[j]->name);
+			assert_false(same);
+			/* in greyscale the marker and the dash still tell two mechanisms (not floors) apart */
+			bool floors = strcmp(transport_registry[i]->group, "floor") == 0 ||
+				      strcmp(transport_registry[j]->group, "floor") == 0;
+			assert_false(!floors && st[i].point == st[j].point && st[i].dash == st[j].dash);
+		}
+	/* the same mechanism looks the same wherever it is asked for */
+	struct mech_style again = palette_style(transport_registry[n - 1]->name, "process", 5);
+	assert_string_equal(again.colour, st[n - 1].colour);
+	assert_int_equal(again.point, st[n - 1].point);
+	assert_int_equal(again.dash, st[n - 1].dash);
+}
+
+/* Each data block of dir/name: its points, and the last point's x and y. */
+struct dat_block {
+	int points;
+	double last_x, last_y;
+};
+
+static int read_blocks(const char *dir, const char *name, struct dat_block *b, int max)
+{
+	char path[512], line[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	int n = 0, blanks = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '\n') {
+			blanks++;
+			continue;
+		}
+		if (line[0] == '#')
+			continue;
+		if (n == 0 || blanks >= 2) {
+			assert_true(n < max);
+			b[n++] = (struct dat_block){ 0, NAN, NAN };
+		}
+		blanks = 0;
+		double x, y;
+		assert_int_equal(sscanf(line, "%lf %lf", &x, &y), 2);
+		b[n - 1].points++;
+		b[n - 1].last_x = x;
+		b[n - 1].last_y = y;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The percentile charts: a line per histogram to the max; points alone from a file without one. */
+static void test_percentile_lines(void **state)
+{
+	(void)state;
+	char *dir = temp_dir();
+	json_t *doc = known_doc(), *results = json_object_get(doc, "results");
+	/* the 64 B row gets a histogram of 139500 round trips; the max lies past its last bucket's value */
+	json_t *row = json_array_get(results, 0), *values = json_array(), *counts = json_array();
+	for (int i = 0, left = 139500; left > 0; i++) {
+		int c = left < 1000 + 37 * (i % 11) ? left : 1000 + 37 * (i % 11);
+		json_array_append_new(values, json_integer(15001 + 97 * i));
+		json_array_append_new(counts, json_integer(c));
+		left -= c;
+	}
+	json_object_set_new(row, "histogram", json_pack("{s:o, s:o}", "value_ns", values, "count", counts));
+	/* a 4 KiB row as an older file has it: no histogram, p999 not backed */
+	json_t *old = json_deep_copy(row);
+	json_object_del(old, "histogram");
+	json_object_set_new(old, "size_bytes", json_integer(4096));
+	json_object_set_new(json_object_get(old, "rtt_ns"), "p999", json_null());
+	json_array_append_new(results, old);
+
+	struct chart_set set;
+	assert_int_equal(charts_write(dir, doc, &set, 30), 0);
+	assert_int_equal(set.failed, 0);
+	assert_non_null(find_chart(&set, "percentiles-process"));
+	assert_non_null(find_chart(&set, "percentiles-process-4K"));
+	assert_charts_complete(dir, &set);
+
+	struct dat_block b[4];
+	assert_int_equal(read_blocks(dir, "percentiles-process.dat", b, 4), 1);
+	assert_true(b[0].points >= 20);
+	assert_true(b[0].last_y == 123456); /* the row's max, at the right end */
+	assert_true(fabs(b[0].last_x - log10(139500)) < 1e-3);
+
+	assert_int_equal(read_blocks(dir, "percentiles-process-4K.dat", b, 4), 1);
+	assert_int_equal(b[0].points, 5); /* min, p50, p90, p99 and the max; no p99.9 */
+	assert_true(b[0].last_y == 123456);
+	json_decref(doc);
+	remove_dir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +510,8 @@ int main(void)
 		cmocka_unit_test(test_load_validates),
 		cmocka_unit_test(test_report_sections),
 		cmocka_unit_test(test_model_charts),
+		cmocka_unit_test(test_palette_distinct),
+		cmocka_unit_test(test_percentile_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

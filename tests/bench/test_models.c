@@ -369,12 +369,12 @@ static void test_table(void **state)
 {
 	(void)state;
 	static const char *const rows[] = { "memory", "isolation", "creation cost", "switch cost",
-					    "communication", "crash behaviour", "scaling", "stability",
+					    "communication", "comm. same ring", "crash behaviour", "scaling", "stability",
 					    "I/O-bound (C)", "CPU-bound (Py)", "I/O-bound (Py)", "comm. (Py)" };
 	enum { ROWS = sizeof(rows) / sizeof(rows[0]) };
 	char *md = table_text(models, true);
 	assert_int_equal(count_lines(md), 2 + ROWS);
-	assert_non_null(strstr(md, "| | process | thread |"));
+	assert_non_null(strstr(md, "| | process | thread | verdict |"));
 	for (int i = 0; i < ROWS; i++) {
 		char row[64];
 		snprintf(row, sizeof(row), "\n| %s | ", rows[i]);
@@ -436,6 +436,17 @@ static void test_use_case_chart(void **state)
 	fclose(f);
 	assert_int_equal(blocks, 2);
 	assert_true(io_128);
+	/* its subtitle says how the experiments took their figures, not the mechanism rows' repetitions */
+	snprintf(path, sizeof(path), "%s/scaling-use-cases.gp", dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	bool method = false;
+	while (fgets(line, sizeof(line), f)) {
+		assert_null(strstr(line, "repetitions of"));
+		method |= strncmp(line, "method", 6) == 0 && strstr(line, "C I/O-bound: loops finished in a") != NULL;
+	}
+	fclose(f);
+	assert_true(method);
 	if (!set.gnuplot_missing)
 		assert_true(dir_has_png(dir, "scaling-use-cases.png"));
 	json_decref(doc);
@@ -453,7 +464,7 @@ static void test_table_without_results(void **state)
 	(void)state;
 	json_t *empty = json_pack("{s:{s:s, s:s}}", "spawn", "status", "failed", "reason", "x");
 	char *md = table_text(empty, true);
-	assert_int_equal(count_lines(md), 2 + 12);
+	assert_int_equal(count_lines(md), 2 + 13);
 	assert_non_null(strstr(md, "not measured (spawn failed)"));
 	assert_non_null(strstr(md, "not measured (scaling did not run)"));
 	free(md);
