@@ -398,7 +398,14 @@ static int pingpong_b(struct side *s)
 			return (int)n;
 		if (echo_msg(s, (size_t)n, count - 1))
 			return -EPIPE;
-		msg_check(&s->chk, s->msg, (size_t)n, len, true); /* after the echo left */
+		/*
+		 * After the echo left, and the header only (magic, length,
+		 * sequence): A checks every byte of the echo, which is this very
+		 * buffer, so a payload B received wrong fails the row there. A full
+		 * sum here would sit inside A's round trip whenever the two sides
+		 * share a CPU.
+		 */
+		msg_check(&s->chk, s->msg, (size_t)n, len, false);
 		if (done_msg(s, count - 1))
 			return -EPIPE;
 		if (!timed && reached(s, &s->ctl->warm_end)) {

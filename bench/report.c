@@ -413,7 +413,7 @@ static void host_section(const json_t *doc, FILE *out)
 	quality_line(json_object_get(host, "quality"), out);
 	warnings_list(doc, json_object_get(host, "warnings"), out);
 	fprintf(out, "- **Verification:** every message's header is checked (lost, duplicate, reordered, corrupt); "
-		     "pingpong checks every payload, stream the payload of %s\n",
+		     "pingpong checks every byte of every echo, stream the payload of %s\n",
 		*doc_str(cfg, "verify_stream_payload") ? doc_str(cfg, "verify_stream_payload") : "sampled messages");
 	const json_t *sizes = json_object_get(cfg, "sizes_bytes");
 	if (json_is_array(sizes) && json_array_size(sizes)) {
