@@ -262,6 +262,8 @@ static const char *floor_kind_of(const struct transport_ops *ops, enum pattern p
 {
 	if (pattern == PAT_ONEWAY || pattern == PAT_FANIN)
 		return NULL; /* no floor times one way, or carries several senders */
+	if (pattern == PAT_STREAM && (ops->flags & TP_ZERO_COPY))
+		return NULL; /* the copy floor bounds streams that copy; a loan moves no payload between the CPUs */
 	if (pattern == PAT_STREAM)
 		return "xcopy"; /* B copies out what A copied in, between the two CPUs */
 	return ops->flags & (TP_SPIN_ONLY | TP_SPINS_FIRST) ? "cacheline" : "wake";
