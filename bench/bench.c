@@ -311,21 +311,25 @@ static void sweep_rate(const struct results *res, struct case_spec *c)
 }
 
 /* Run one case's repetitions into r; returns -EINTR when the run was stopped. */
-static int run_case(const struct config *cfg, struct case_spec *c, struct budget *b, struct row *r,
+static int run_case(const struct config *cfg, struct case_spec *c, struct budget *b, struct results *res,
 		    struct progress *pg)
 {
 	char reason[256];
 	int reps = cfg->reps;
+	struct row *r = &res->rows[res->n_rows];
 	if (case_unsupported(c, reason, sizeof(reason))) {
 		row_from_reps(r, c, NULL, 0);
 		r->status = ROW_UNSUPPORTED;
 		snprintf(r->reason, sizeof(r->reason), "%s", reason);
 		return 0;
 	}
+	int rc = probe_floor(cfg, c, res, b);
+	if (rc)
+		return rc;
 	struct rep_result *rr = calloc((size_t)reps, sizeof(*rr));
 	if (!rr)
 		return -ENOMEM;
-	int rc = 0, done = 0;
+	int done = 0;
 	int64_t spans_ns = 0, warmups_ns = 0;
 	for (; done < reps && rc == 0; done++) {
 		plan_span(b, cfg, c, rr, done);
@@ -440,12 +444,8 @@ int bench_run(const struct config *cfg, struct results *res, row_sink sink, void
 	};
 	int rc = 0;
 	for (int i = 0; i < plan.n && rc == 0; i++) {
-		char why[8];
 		sweep_rate(res, &plan.cases[i]);
-		if (!case_unsupported(&plan.cases[i], why, sizeof(why)))
-			rc = probe_floor(cfg, &plan.cases[i], res, &budget);
-		if (rc == 0)
-			rc = run_case(cfg, &plan.cases[i], &budget, &res->rows[res->n_rows], &pg);
+		rc = run_case(cfg, &plan.cases[i], &budget, res, &pg);
 		if (rc == 0) {
 			res->n_rows++;
 			rows_apply_floor(res->rows, res->n_rows);

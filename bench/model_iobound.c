@@ -205,16 +205,9 @@ static int io_round(bool threads, int w, struct io_shared *s, int64_t window_ns,
 		mem += b;
 	}
 	close(fds[1][1]);
-	struct timespec deadline = mu_realtime_deadline(timeout_ns);
-	for (int i = 0; i < n; i++) {
-		int status, r;
-		if (threads)
-			r = -pthread_timedjoin_np(tids[i], NULL, &deadline);
-		else if ((r = mu_wait(pids[i], &status, timeout_ns)) == 0 && (!WIFEXITED(status) || WEXITSTATUS(status)))
-			r = -ECHILD;
-		if (r && !rc)
-			rc = r;
-	}
+	int joined = mu_join_workers(threads, tids, pids, n, timeout_ns);
+	if (joined && !rc)
+		rc = joined;
 	close(fds[0][0]);
 	close(fds[1][0]);
 	close(fds[2][0]);

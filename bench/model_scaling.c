@@ -83,16 +83,9 @@ static int scale_job(bool threads, int w, uint64_t iters, struct scale_part *par
 		if (rc)
 			break;
 	}
-	struct timespec deadline = mu_realtime_deadline(timeout_ns);
-	for (int i = 0; i < n; i++) {
-		int status, r;
-		if (threads)
-			r = -pthread_timedjoin_np(tids[i], NULL, &deadline);
-		else if ((r = mu_wait(pids[i], &status, timeout_ns)) == 0 && (!WIFEXITED(status) || WEXITSTATUS(status)))
-			r = -ECHILD;
-		if (r && !rc)
-			rc = r;
-	}
+	int joined = mu_join_workers(threads, tids, pids, n, timeout_ns);
+	if (joined && !rc)
+		rc = joined;
 	*ns = now_ns() - t0;
 	*sum = 0;
 	for (int i = 0; i < w; i++)

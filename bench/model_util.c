@@ -241,3 +241,19 @@ int64_t mu_stack_resident(pthread_t t, int64_t *reserved)
 		*reserved = (int64_t)size;
 	return resident * (int64_t)page;
 }
+
+int mu_join_workers(bool threads, pthread_t *tids, pid_t *pids, int n, int64_t timeout_ns)
+{
+	struct timespec deadline = mu_realtime_deadline(timeout_ns);
+	int rc = 0;
+	for (int i = 0; i < n; i++) {
+		int status, r;
+		if (threads)
+			r = -pthread_timedjoin_np(tids[i], NULL, &deadline);
+		else if ((r = mu_wait(pids[i], &status, timeout_ns)) == 0 && (!WIFEXITED(status) || WEXITSTATUS(status)))
+			r = -ECHILD;
+		if (r && !rc)
+			rc = r;
+	}
+	return rc;
+}

@@ -54,6 +54,13 @@ int64_t mu_proc_bytes(pid_t pid, const char *file, const char *field);
  */
 int64_t mu_stack_resident(pthread_t t, int64_t *reserved);
 
+/**
+ * Wait for n workers, threads (tids) or processes (pids), each by the same
+ * deadline timeout_ns from now. 0 when every one ended well; else the first
+ * failure: -ETIMEDOUT, or -ECHILD for a process that did not exit 0.
+ */
+int mu_join_workers(bool threads, pthread_t *tids, pid_t *pids, int n, int64_t timeout_ns);
+
 /** {"p50", "p99", "mean", "n"} of h, in the histogram's unit. */
 json_t *mu_hist_json(const struct hist *h);
 

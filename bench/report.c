@@ -559,6 +559,10 @@ static void targets_line(const json_t *results, FILE *out)
 				char s[16];
 				fprintf(out, "%s %s %s %s", shown++ ? "," : "", doc_str(r, "mechanism"), doc_str(r, "pattern"),
 					size_of(r, s, sizeof(s)));
+				if (json_object_get(r, "pairs")) /* a variant shares the three with its plain row */
+					fprintf(out, " (%.0f pairs)", doc_num(r, "pairs"));
+				if (json_object_get(r, "rate"))
+					fprintf(out, " (at %.0f/s)", doc_num(json_object_get(r, "rate"), "target_per_s"));
 			}
 		if (noisy > shown)
 			fprintf(out, " and %d more, marked `~` in the tables", noisy - shown);

@@ -149,10 +149,8 @@ static void cpu_figures(struct row *r, const struct rep_result *reps, int n)
 			vcsw[side] += (double)reps[i].cpu[side].vcsw;
 			ivcsw[side] += (double)reps[i].cpu[side].ivcsw;
 		}
-		/* the side that times the row: A in pingpong, B in stream and solo rows */
-		const struct cpu_use *timed = &reps[i].cpu[reps[i].cpu[TP_SIDE_A].wall_ns ? TP_SIDE_A : TP_SIDE_B];
-		if (r->pattern == PAT_STREAM)
-			timed = &reps[i].cpu[TP_SIDE_B];
+		/* the side that times the row: A in pingpong; B in the others, solo rows included */
+		const struct cpu_use *timed = &reps[i].cpu[r->pattern == PAT_PINGPONG ? TP_SIDE_A : TP_SIDE_B];
 		wall += (double)timed->wall_ns;
 		msgs += (double)reps[i].msgs;
 	}

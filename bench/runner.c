@@ -369,13 +369,6 @@ static void collect(const struct case_spec *c, struct run_ctl *ctl, const int *c
 	hist_init(&out->intended);
 	for (int l = 0; l < ctl->lanes; l++)
 		collect_lane(c, &ctl[l], cause[l], out);
-	if (ctl->lanes > 1 && c->pattern == PAT_PINGPONG) { /* pairs run side by side: their rates add up */
-		out->elapsed_s = out->msgs ? 0 : out->elapsed_s;
-		double rate = 0;
-		for (int l = 0; l < out->lanes; l++)
-			rate += out->lane[l].msgs_per_s;
-		out->aggregate_msgs_per_s = rate;
-	}
 	if (out->reason[0])
 		return;
 	/* Without flow control a stream may drop messages: the loss is a figure of the row, not a fault. */
@@ -386,7 +379,7 @@ static void collect(const struct case_spec *c, struct run_ctl *ctl, const int *c
 			 "verification failed: %llu lost, %llu duplicate, %llu reordered, %llu corrupt",
 			 (unsigned long long)out->errors.lost, (unsigned long long)out->errors.duplicate,
 			 (unsigned long long)out->errors.reordered, (unsigned long long)out->errors.corrupt);
-	} else if (out->msgs == 0 || (out->elapsed_s <= 0 && !out->aggregate_msgs_per_s && c->pattern != PAT_ONEWAY)) {
+	} else if (out->msgs == 0 || (out->elapsed_s <= 0 && c->pattern != PAT_ONEWAY)) {
 		snprintf(out->reason, sizeof(out->reason), "no message was timed");
 	} else {
 		out->ok = true;

@@ -72,7 +72,6 @@ struct rep_result {
 	struct cpu_use cpu[2]; /* per side; a solo row fills side B only */
 	int lanes;             /* lanes that timed messages: pairs (or senders) */
 	struct lane_result lane[RUN_MAX_LANES];
-	double aggregate_msgs_per_s; /* pairs: their round trips per second added up */
 	struct msg_errors errors;
 };
 
