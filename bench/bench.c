@@ -448,7 +448,7 @@ int bench_run(const struct config *cfg, struct results *res, row_sink sink, void
 		rc = run_case(cfg, &plan.cases[i], &budget, res, &pg);
 		if (rc == 0) {
 			res->n_rows++;
-			rows_apply_floor(res->rows, res->n_rows);
+			row_apply_floor(res->rows, res->n_rows, &res->rows[res->n_rows - 1]);
 			progress_clear(&pg);
 			if (sink)
 				sink(&res->rows[res->n_rows - 1], ctx);

@@ -271,15 +271,15 @@ static void wait_until(int64_t t)
 			;
 	}
 	while (now_ns() < t)
-		;
+		spin_pause();
 }
 
 /*
  * A: one round trip; returns the RTT in ns (or a negative errno). The message
  * is stamped first; an open-loop sender then waits for its slot (not_before,
- * 0 for none), and *sent gets the clock at the send. In oneway rows the send
- * stamp goes to B through the control block, which the message's arrival
- * publishes.
+ * 0 for none), and *sent gets the clock at the send. In oneway rows A
+ * publishes that clock reading, with the message's number, once its send has
+ * returned; B takes it after reading its own clock.
  */
 static int64_t round_trip(struct side *s, uint64_t seq, int64_t not_before, int64_t *sent)
 {

@@ -312,16 +312,19 @@ void row_floor_probe(struct row *f, double headline)
  * moment would let a row measured in a fast one "beat" it. A row keeps the
  * ratio it was printed with.
  */
+void row_apply_floor(struct row *rows, int n, struct row *r)
+{
+	if (r->status != ROW_OK || in_floor_group(r) || r->floor)
+		return;
+	const struct row *f = row_floor_for(rows, n, r->ops, r->pattern, r->size_bytes, r->cpus);
+	if (!f)
+		return;
+	r->floor = floor_kind(r);
+	r->floor_ratio = r->has_rtt ? r->rtt_ns.p50 / f->floor_best : r->bytes_per_s / f->floor_best;
+}
+
 void rows_apply_floor(struct row *rows, int n)
 {
-	for (int i = 0; i < n; i++) {
-		struct row *r = &rows[i];
-		if (r->status != ROW_OK || in_floor_group(r) || r->floor)
-			continue;
-		const struct row *f = row_floor_for(rows, n, r->ops, r->pattern, r->size_bytes, r->cpus);
-		if (!f)
-			continue;
-		r->floor = floor_kind(r);
-		r->floor_ratio = r->has_rtt ? r->rtt_ns.p50 / f->floor_best : r->bytes_per_s / f->floor_best;
-	}
+	for (int i = 0; i < n; i++)
+		row_apply_floor(rows, n, &rows[i]);
 }

@@ -93,6 +93,9 @@ void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_re
  */
 void rows_apply_floor(struct row *rows, int n);
 
+/** The same for one row r among rows[0..n): as each row arrives, the rows before it already have theirs. */
+void row_apply_floor(struct row *rows, int n, struct row *r);
+
 /**
  * The floor row among rows[0..n) that a case of ops, pattern, size and CPUs
  * divides by; NULL when the run has none.
