@@ -13,7 +13,7 @@
 #include "topology.h"
 
 /* Time budgets (ns) for the mechanism rows and the experiments when neither -d nor --budget is given. */
-#define BUDGET_ALL_NS (36 * NS_PER_S)
+#define BUDGET_ALL_NS (44 * NS_PER_S)
 #define BUDGET_QUICK_NS (2 * NS_PER_S)
 #define BUDGET_MODELS_ALL_NS (10 * NS_PER_S)
 #define BUDGET_MODELS_QUICK_NS (2500 * 1000000LL)
@@ -22,14 +22,13 @@
 #define QUICK_MIN_DURATION_NS (1000000LL) /* --quick: a smoke run, every span as short as it gets */
 #define PROBE_DURATION_NS (15 * 1000000LL) /* a case's first repetition, before its rate is known */
 #define RUN_OVERHEAD_NS (20 * 1000000LL) /* first guess at fork, setup, attach, teardown; then measured */
-#define SHARE_STRETCH 3                  /* a case that needs it may take this many fair shares */
 #define FLOOR_PROBE_NS (5 * 1000000LL)   /* a floor's repetition just before a row that divides by it */
 #define FLOOR_PROBE_COST_NS (12 * 1000000LL) /* what one probe takes with its warmup and fork, to budget */
 
 /* What a row needs before its figures are worth printing (see docs/methodology.md). */
 #define TARGET_POOLED_RTTS 10000 /* pingpong: p99.9 is backed by 10 round trips above it */
 #define TARGET_STREAM_MSGS 2000  /* stream: messages per repetition ... */
-#define STREAM_MIN_DURATION_NS (20 * 1000000LL) /* ... over at least this: shorter spans scatter */
+#define STREAM_MIN_DURATION_NS (8 * 1000000LL) /* ... over at least this: shorter spans scatter */
 
 struct placement;
 
@@ -160,8 +159,9 @@ static int plan_cases(const struct config *cfg, struct plan *p)
  * between machines (5 to 30 ms here), so the cost per run is measured as the
  * run goes and the fair share of the remaining runs follows it. A case's first
  * repetition is a short probe; the others take what the row still needs
- * (TARGET_*), up to SHARE_STRETCH fair shares, so time goes where precision
- * needs it and a fast row hands its unused share to the rows after it.
+ * (TARGET_*), up to one fair share: a fast row hands its unused share to the
+ * rows after it, and a slow row taking more than its own would leave the rows
+ * run last (whichever the registry lists last) with the minimum span.
  */
 struct budget {
 	int64_t total_ns;
@@ -226,9 +226,9 @@ static void plan_span(const struct budget *b, const struct config *cfg, struct c
 	if (d == 0) {
 		int64_t share = budget_share(b);
 		int64_t least = cfg->quick ? QUICK_MIN_DURATION_NS : MIN_DURATION_NS;
-		int64_t cap = clamp_ns(SHARE_STRETCH * share, least, b->max_span_ns);
+		int64_t cap = clamp_ns(share, least, b->max_span_ns);
 		int64_t need = done ? span_needed(c, rr, done, cfg->reps, cfg->quick) : PROBE_DURATION_NS;
-		d = clamp_ns(need, least, done ? cap : clamp_ns(share, least, cap));
+		d = clamp_ns(need, least, cap);
 	}
 	c->duration_ns = d;
 	c->warmup_ns = cfg->warmup_ns ? cfg->warmup_ns : (d / 4 > 1000000 ? d / 4 : 1000000);
