@@ -1,4 +1,11 @@
-/* A whole run: plan the cases, fit them into the time budget, run, collect rows and models. */
+/*
+ * bench/: the measuring core. The command line, the run (this module: plan the
+ * cases, fit them into the time budget, run, collect rows and models), the
+ * runner and the timed loops of the two sides, message stamping and checking,
+ * histograms and statistics, the floors, the host record. Its folders:
+ * models/ (the processes-vs-threads experiments) and results/ (everything
+ * made from the results document after the measurement).
+ */
 #ifndef IPCBENCH_BENCH_H
 #define IPCBENCH_BENCH_H
 

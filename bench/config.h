@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model.h"
+#include "models/model.h"
 #include "runner.h"
 
 #define MAX_SIZES 64

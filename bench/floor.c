@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "clock.h"
+#include "ipc/transport.h"
 #include "msg.h"
-#include "../ipc/transport.h"
-#include "../shm/ring.h"
+#include "shm/ring.h"
 
 #define FLOOR_LINE_BYTES 64
 #define FLOOR_WORDS (FLOOR_LINE_BYTES / 8)

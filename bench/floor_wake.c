@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "../ipc/transport.h"
-#include "../shm/ring.h"
+#include "ipc/transport.h"
+#include "shm/ring.h"
 
 #define FLOOR_WAKE_BYTES 64
 

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "clock.h"
-#include "../ipc/transport.h"
-#include "../shm/ring.h"
+#include "ipc/transport.h"
+#include "shm/ring.h"
 
 #define FLOOR_XCOPY_POLLS 32              /* polls between looks at the clock, as in the ring */
 #define FLOOR_XCOPY_WINDOW (64 * 1024)    /* slots in flight: at least this many bytes, at least two */

@@ -7,13 +7,14 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "bundle.h"
 #include "config.h"
 #include "host.h"
-#include "hgrm.h"
-#include "model_table.h"
-#include "output.h"
 #include "registry.h"
+#include "results/bundle.h"
+#include "results/compare.h"
+#include "results/hgrm.h"
+#include "results/model_table.h"
+#include "results/output.h"
 
 /* A closed stdin/stdout/stderr would hand fd 0-2 to a mechanism; keep them taken. */
 static void hold_std_fds(void)

@@ -1,4 +1,4 @@
-/* Command-line value parsers; each rejects the whole value rather than guess. */
+/* Command-line value parsers, each rejecting the whole value rather than guess, and the printed forms of sizes, times and rates. */
 #include "parse.h"
 
 #include <ctype.h>
@@ -167,3 +167,32 @@ const char *format_size(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
 	return buf;
 }
+
+const char *fmt_ns(double ns, char *buf, size_t len)
+{
+	if (!isfinite(ns))
+		snprintf(buf, len, "-");
+	else if (ns < 1e3)
+		snprintf(buf, len, "%.0f ns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, len, "%.3g us", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(buf, len, "%.3g ms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.3g s", ns / 1e9);
+	return buf;
+}
+
+const char *fmt_rate(double b, char *buf, size_t len)
+{
+	static const char *unit[] = { "B/s", "kB/s", "MB/s", "GB/s", "TB/s" };
+	int u = 0;
+	while (b >= 1000 && u < 4) {
+		b /= 1000;
+		u++;
+	}
+	snprintf(buf, len, "%.3g %s", b, unit[u]);
+	return buf;
+}
+
+/* A small ratio as JSON, four significant figures (a switch per message is 1.0, or 0.0002). */

@@ -1,4 +1,4 @@
-/* Parsers for command-line values: strict, overflow-checked, no partial matches. */
+/* Sizes, durations and rates in and out: strict, overflow-checked parsers for command-line values, and their printed forms. */
 #ifndef IPCBENCH_PARSE_H
 #define IPCBENCH_PARSE_H
 
@@ -30,5 +30,11 @@ int parse_list(char *buf, char **items, int max);
 
 /** Format a byte count the way -s takes it: 64, 4K, 1M; non-multiples in plain bytes. */
 const char *format_size(uint64_t bytes, char *buf, size_t len);
+
+/** Format nanoseconds as 812 ns, 21.4 us, 3.05 ms, 1.20 s; "-" when not a number. */
+const char *fmt_ns(double ns, char *buf, size_t len);
+
+/** Format bytes per second as 812 B/s ... 12.3 GB/s (decimal, as bandwidth is quoted). */
+const char *fmt_rate(double bytes_per_s, char *buf, size_t len);
 
 #endif

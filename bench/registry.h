@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "../ipc/transport.h"
+#include "ipc/transport.h"
 
 /* NULL-terminated. */
 extern const struct transport_ops *const transport_registry[];

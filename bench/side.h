@@ -4,7 +4,9 @@
 
 #include <stdatomic.h>
 
-#include "runner.h"
+#include "case.h"
+#include "hist.h"
+#include "msg.h"
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
 	       "run_ctl lives in shared memory: its atomics must be lock-free");
@@ -54,6 +56,16 @@ struct run_ctl {
 	struct run_ctl *all; /* lane 0's block: the array of them */
 	_Alignas(128) _Atomic int gate_ready;   /* lane 0: senders that finished their warmup */
 	_Atomic int64_t gate_start_ns;          /* lane 0: when every lane's timed span starts */
+	/*
+	 * The other side on another host (case_spec.link, bench/peer/): a side
+	 * that raises a flag or sets a count writes to notify_fd (an eventfd),
+	 * and its runner carries the change across. Before A sends the message
+	 * that reaches a count, it waits until B's host has it (seen_*).
+	 */
+	int linked;
+	int notify_fd;
+	_Alignas(128) _Atomic uint64_t seen_warm_end;
+	_Atomic uint64_t seen_end_count;
 };
 
 /* The sequence numbers of fanin sender i begin at i << FANIN_SEQ_SHIFT, so the receiver tells senders apart. */

@@ -1,4 +1,10 @@
-/* The contract between the bench runner and one IPC mechanism. */
+/*
+ * The contract between the bench runner and one IPC mechanism: one operations
+ * table per mechanism, one small file each. ipc/ holds the mechanisms the
+ * kernel carries (pipes, FIFOs, sockets, mq, zero-copy handoffs, io_uring,
+ * ZeroMQ); shm/ the shared-memory rings; threads/ the handoffs between two
+ * threads of one process.
+ */
 #ifndef IPCBENCH_TRANSPORT_H
 #define IPCBENCH_TRANSPORT_H
 

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle.h"
-#include "output.h"
+#include "parse.h"
 #include "plots/charts_int.h"
+#include "results/doc.h"
 
 /* The size of the first floor's pingpong row (64 B), or NAN when the run had no pingpong floor. */
 static double costs_floor_size(const struct charts_run *cr)

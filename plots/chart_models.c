@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle.h"
-#include "output.h"
+#include "parse.h"
 #include "plots/charts_int.h"
+#include "results/doc.h"
 
 /* Processes and threads, the same in every experiment chart (Okabe-Ito blue and orange). */
 #define MODELS_PROCESS_RGB "#0072B2"

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bundle.h"
 #include "parse.h"
 #include "plots/charts_int.h"
+#include "results/doc.h"
 
 #define NINES_MIN_POINTS 24 /* a line from a histogram has at least this many points before its max */
 #define NINES_STEP 0.1      /* and one every tenth of a nine when it is longer than 2.4 nines */

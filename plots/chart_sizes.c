@@ -5,10 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle.h"
-#include "output.h"
 #include "parse.h"
 #include "plots/charts_int.h"
+#include "results/doc.h"
 
 /* What sets the two charts apart. */
 struct size_kind {

@@ -1,4 +1,8 @@
-/* Charts of a results document: .dat and .gp files from the plots/NAME.gp templates, rendered by gnuplot. */
+/*
+ * plots/: the charts of a results document: .dat and .gp files from the
+ * plots/NAME.gp templates (compiled into the binary), rendered by gnuplot.
+ * Made from the document alone, like every view in bench/results/.
+ */
 #ifndef IPCBENCH_CHARTS_H
 #define IPCBENCH_CHARTS_H
 

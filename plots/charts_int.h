@@ -46,7 +46,7 @@ struct words {
 
 void words_add(struct words *w, const struct series *s);
 
-/* --- reading the results (charts.c) --- */
+/* --- reading the results (chart_common.c) --- */
 
 bool chart_row_ok(const json_t *r);
 bool chart_is_floor(const char *group);
@@ -64,7 +64,7 @@ double chart_unsupported_after(const struct charts_run *cr, const char *mech, co
 double chart_small_size(const struct charts_run *cr, const char *group);
 const char *chart_group_words(const char *group);
 
-/* --- subtitles (charts.c): what the figures of a chart are --- */
+/* --- subtitles (chart_common.c): what the figures of a chart are --- */
 
 /** "HOST | ipcbench V | <what> R repetitions per row, typical timed span S", from the document's config. */
 void chart_rows_subtitle(const struct charts_run *cr, const char *what, char *buf, size_t len);
@@ -72,7 +72,7 @@ void chart_rows_subtitle(const struct charts_run *cr, const char *what, char *bu
  *  its own method as the template's second subtitle line, @METHOD@). */
 void chart_method_subtitle(const struct charts_run *cr, const char *method, char *buf, size_t len);
 
-/* --- files (charts.c) --- */
+/* --- files (chart_common.c) --- */
 
 FILE *chart_open(const struct charts_run *cr, const char *name, const char *ext);
 /** Close f; -1 after a message when writing it failed. */

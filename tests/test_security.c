@@ -1,10 +1,10 @@
 /* Every registered mechanism's named objects: O_EXCL, 0600, unpredictable, never reused when someone got there first; no shell anywhere. */
 #include "support.h"
 
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <mqueue.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -388,7 +388,7 @@ static void test_name_taken(void **state)
 	assert_int_equal(bad, 0);
 }
 
-/* The directories of the tool's own code: a shell command in any of them is a finding. */
+/* The directories of the tool's own code, with their folders: a shell command in any of them is a finding. */
 static const char *const source_dirs[] = { "bench", "ipc", "shm", "threads", "plots" };
 
 /* Is the pattern at p a word of its own on its left (so "subsystem(" is not "system(")? */
@@ -417,29 +417,33 @@ static int scan_file(const char *path)
 	return hits;
 }
 
+static int shell_files, shell_hits;
+
+/* nftw's visit: scan every .c, .h and .gp file, at any depth. */
+static int scan_visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	size_t n = strlen(path);
+	if (type == FTW_F && n > 3 &&
+	    (!strcmp(path + n - 2, ".c") || !strcmp(path + n - 2, ".h") || !strcmp(path + n - 3, ".gp"))) {
+		shell_hits += scan_file(path);
+		shell_files++;
+	}
+	return 0;
+}
+
 /* Nothing in the tool runs through a shell: no system(), popen(), /bin/sh or wordexp() in its sources. */
 static void test_no_shell(void **state)
 {
 	(void)state;
-	int files = 0, hits = 0;
+	shell_files = shell_hits = 0;
 	for (size_t i = 0; i < sizeof(source_dirs) / sizeof(source_dirs[0]); i++) {
 		char dir[512];
 		snprintf(dir, sizeof(dir), "%s/%s", IPCBENCH_SOURCE_DIR, source_dirs[i]);
-		DIR *d = opendir(dir);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			size_t n = strlen(e->d_name);
-			if (n < 3 || (strcmp(e->d_name + n - 2, ".c") && strcmp(e->d_name + n - 2, ".h") &&
-				      strcmp(e->d_name + n - 3, ".gp")))
-				continue;
-			char path[1024];
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			hits += scan_file(path);
-			files++;
-		}
-		if (d)
-			closedir(d);
+		assert_int_equal(nftw(dir, scan_visit, 16, FTW_PHYS), 0);
 	}
+	int files = shell_files, hits = shell_hits;
 	print_message("%d source files scanned for a shell\n", files);
 	assert_true(files > 10);
 	assert_int_equal(hits, 0);

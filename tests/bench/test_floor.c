@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "support.h"
 #include "clock.h"
 #include "msg.h"
-#include "output.h"
+#include "results/output.h"
 #include "row.h"
+#include "support.h"
 
 #define MS (INT64_C(1000000))
 

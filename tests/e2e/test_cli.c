@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "hist.h"
-#include "model.h"
+#include "models/model.h"
 #include "registry.h"
 
 #define MAX_ARGS 16

@@ -25,9 +25,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bundle.h"
 #include "clock.h"
+#include "parse.h"
 #include "registry.h"
+#include "results/doc.h"
 
 /* The moments are drawn from this seed, the mechanism's name and the fault: the same every run. */
 #define SEED UINT64_C(0x1bc5fa17)
@@ -477,7 +478,7 @@ static json_t *stdout_doc(const struct sandbox *sb)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", sb->out);
-	return bundle_load(path, "test_faults");
+	return doc_load(path, "test_faults");
 }
 
 /* The first failed row's reason (or NULL); *n_rows the number of rows. */
@@ -630,7 +631,7 @@ static const char *fault_case(const struct transport_ops *ops, enum fault f, int
 		if (outdir[0]) {
 			char path[200];
 			snprintf(path, sizeof(path), "%s/results.json", outdir);
-			doc = bundle_load(path, "test_faults");
+			doc = doc_load(path, "test_faults");
 		} else {
 			doc = stdout_doc(&sb);
 		}

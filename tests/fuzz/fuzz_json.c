@@ -10,9 +10,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "bundle.h"
-#include "output.h"
-#include "report.h"
+#include "results/compare.h"
+#include "results/doc.h"
+#include "results/output.h"
+#include "results/report.h"
 
 /* Two documents in one input, for compare: BASE, this line, NEW. Without it the input is compared with itself. */
 #define SPLIT "\n----\n"
@@ -23,7 +24,7 @@ static char doc_path[2][64];
 static FILE *sink;
 static char charts_dir[PATH_MAX];
 
-/* Put bytes where bundle_load can open them by path: a memfd, seen as /proc/self/fd/N. */
+/* Put bytes where doc_load can open them by path: a memfd, seen as /proc/self/fd/N. */
 static void as_file(int i, const uint8_t *data, size_t len)
 {
 	if (ftruncate(doc_fd[i], 0) || (len && pwrite(doc_fd[i], data, len, 0) != (ssize_t)len))
@@ -80,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	else
 		as_file(1, data, len);
 
-	json_t *doc = bundle_load(doc_path[0], "fuzz");
+	json_t *doc = doc_load(doc_path[0], "fuzz");
 	if (doc) {
 		write_csv(doc, sink);
 		write_markdown(doc, sink);

@@ -15,7 +15,7 @@
 #include "clock.h"
 #include "model.h"
 #include "model_util.h"
-#include "output.h"
+#include "parse.h"
 
 #define SPAWN_HEAP_BYTES ((size_t)256 << 20)
 #define SPAWN_HEAP_QUICK_BYTES ((size_t)64 << 20)

@@ -7,11 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "support.h"
-#include "model.h"
-#include "model_table.h"
-#include "model_util.h"
+#include "models/model.h"
+#include "models/model_util.h"
 #include "plots/charts.h"
+#include "results/model_table.h"
+#include "support.h"
 
 #define MS (1000000LL)
 

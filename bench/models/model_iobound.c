@@ -16,7 +16,8 @@
 #include "clock.h"
 #include "model.h"
 #include "model_util.h"
-#include "output.h"
+#include "parse.h"
+#include "runner.h"
 
 #define IO_MAX_WORKERS 128
 #define IO_WAIT_NS (1000 * 1000LL) /* the simulated I/O: a 1 ms ppoll() timeout */

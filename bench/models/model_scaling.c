@@ -15,7 +15,7 @@
 #include "clock.h"
 #include "model.h"
 #include "model_util.h"
-#include "output.h"
+#include "parse.h"
 
 #define SCALE_MAX_WORKERS 256
 #define SCALE_REPS 3

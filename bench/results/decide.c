@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle.h"
+#include "doc.h"
 #include "mdtable.h"
-#include "model_util.h"
-#include "output.h"
+#include "models/model_util.h"
+#include "parse.h"
 #include "registry.h"
 #include "stats.h"
 

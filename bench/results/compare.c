@@ -4,10 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle.h"
-#include "output.h"
+#include "compare.h"
+#include "doc.h"
 #include "parse.h"
-#include "report.h"
 #include "stats.h"
 
 #define COMPARE_ALPHA 0.01 /* a change is significant below this p-value */
@@ -134,7 +133,7 @@ static int diff_fields(const char *what, const json_t *a, const json_t *b, const
 static void print_run(const char *label, const char *path, const json_t *doc, FILE *out)
 {
 	char host[400];
-	fprintf(out, "%-5s %s: %s, ipcbench %s (%s)\n", label, path, report_host_line(doc, host, sizeof(host)),
+	fprintf(out, "%-5s %s: %s, ipcbench %s (%s)\n", label, path, doc_host_line(doc, host, sizeof(host)),
 		doc_str(doc, "version"), doc_str(json_object_get(doc, "host"), "git_rev"));
 }
 
@@ -383,8 +382,8 @@ int compare_main(int argc, char **argv)
 			argc < 3 ? "give two results files" : "give exactly two results files");
 		return 2;
 	}
-	json_t *base = bundle_load(argv[1], "compare");
-	json_t *new = base ? bundle_load(argv[2], "compare") : NULL;
+	json_t *base = doc_load(argv[1], "compare");
+	json_t *new = base ? doc_load(argv[2], "compare") : NULL;
 	if (!new) {
 		json_decref(base);
 		return 2;

@@ -1,4 +1,6 @@
 /* report.md's processes-vs-threads section: the comparison table, then one readable table per experiment. */
+#include "doc.h"
+#include "parse.h"
 #include "report.h"
 
 #include <math.h>
@@ -6,11 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle.h"
 #include "mdtable.h"
 #include "model_table.h"
-#include "model_util.h"
-#include "output.h"
+#include "models/model_util.h"
 
 /* --- figures out of an experiment's JSON --- */
 

@@ -13,7 +13,8 @@
 #include "clock.h"
 #include "model.h"
 #include "model_util.h"
-#include "output.h"
+#include "parse.h"
+#include "runner.h"
 
 #define RACE_N (1u << 20)        /* increments per thread in one run, unless its time slice ends first */
 #define RACE_CHUNK 1024          /* increments between two looks at the stop flag */

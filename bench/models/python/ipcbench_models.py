@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The Python side of ipcbench's "python" experiment; bench/model_python.c runs it.
+"""The Python side of ipcbench's "python" experiment; bench/models/model_python.c runs it.
 
 threading vs multiprocessing in this interpreter: one CPU-bound job split over 1..ncpu workers,
 one I/O-bound job (time.sleep) split over 1, ncpu and 8 workers, and 64 B round trips through

@@ -15,7 +15,7 @@
 #include "clock.h"
 #include "model.h"
 #include "model_util.h"
-#include "output.h"
+#include "parse.h"
 
 #define CTX_VARIANT_SHARE 0.22  /* of the budget, for each of the four variants */
 #define CTX_MAX_SAMPLES 2000000

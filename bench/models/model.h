@@ -1,4 +1,8 @@
-/* Processes vs threads experiments (group "model"): not transports, but run and reported alike. */
+/*
+ * bench/models/: the processes-vs-threads experiments (group "model"): what
+ * each costs to create and switch, how isolated each is, how each scales. Not
+ * transports, but run, budgeted and reported alike; this header is their registry.
+ */
 #ifndef IPCBENCH_MODEL_H
 #define IPCBENCH_MODEL_H
 
@@ -7,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../ipc/transport.h"
+#include "ipc/transport.h"
 
 /* What an experiment may spend and where it may run. */
 struct model_params {

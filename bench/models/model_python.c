@@ -1,4 +1,4 @@
-/* python: threading vs multiprocessing in CPython, run by bench/python/ipcbench_models.py as a bounded child. */
+/* python: threading vs multiprocessing in CPython, run by python/ipcbench_models.py as a bounded child. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,7 +13,8 @@
 #include "clock.h"
 #include "model.h"
 #include "model_util.h"
-#include "output.h"
+#include "parse.h"
+#include "runner.h"
 
 /* Set by CMakeLists.txt: the script in the source tree, and where install() puts it. */
 #ifndef IPCBENCH_PYTHON_SRC_DIR

@@ -9,12 +9,12 @@
 
 #include "support.h"
 
-#include "bundle.h"
-#include "output.h"
 #include "plots/charts.h"
 #include "plots/palette.h"
 #include "registry.h"
-#include "report.h"
+#include "results/doc.h"
+#include "results/output.h"
+#include "results/report.h"
 
 extern const struct transport_ops pipe_ops;
 
@@ -194,7 +194,7 @@ static json_t *load(const char *dir, const char *name)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return bundle_load(path, "test");
+	return doc_load(path, "test");
 }
 
 static void test_load_validates(void **state)

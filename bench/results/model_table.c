@@ -5,10 +5,10 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "bundle.h"
 #include "decide.h"
-#include "model_util.h"
-#include "output.h"
+#include "doc.h"
+#include "models/model_util.h"
+#include "parse.h"
 
 #define TABLE_CELL 320
 #define TABLE_ASPECT_W 16

@@ -1,4 +1,5 @@
 /* report.md: the decision table, host, configuration, summary tables, charts, rows not measured, how to read. */
+#include "doc.h"
 #include "report.h"
 
 #include "mdtable.h"
@@ -9,10 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "bundle.h"
 #include "decide.h"
 #include "host.h"
-#include "output.h"
 #include "parse.h"
 
 /* --- figures --- */
@@ -117,21 +116,6 @@ static bool status_is(const json_t *r, const char *status)
 }
 
 /* --- shared lines --- */
-
-const char *report_host_line(const json_t *doc, char *buf, size_t len)
-{
-	const json_t *host = json_object_get(doc, "host");
-	const json_t *run = json_object_get(doc, "run");
-	char when[40] = "";
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	if (strptime(doc_str(run, "started_utc"), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		strftime(when, sizeof(when), ", %Y-%m-%d %H:%M UTC", &tm);
-	double ncpu = doc_num(host, "ncpu");
-	snprintf(buf, len, "%s, %.0f CPU%s, Linux %s%s", *doc_str(host, "cpu_model") ? doc_str(host, "cpu_model") : "unknown CPU",
-		 isfinite(ncpu) ? ncpu : 0, ncpu == 1 ? "" : "s", doc_str(host, "kernel"), when);
-	return buf;
-}
 
 /* Words the shell reads as they are; anything else goes in single quotes. */
 void report_shell_word(const char *w, FILE *out)
@@ -893,7 +877,7 @@ void report_write(const json_t *doc, const struct chart_set *charts, FILE *out)
 	const json_t *results = json_object_get(doc, "results");
 	char host[400];
 	fputs("# ipcbench results\n\n", out);
-	fprintf(out, "Measured on %s with ipcbench %s.", report_host_line(doc, host, sizeof(host)),
+	fprintf(out, "Measured on %s with ipcbench %s.", doc_host_line(doc, host, sizeof(host)),
 		doc_str(doc, "version"));
 	fputs(" Mechanisms: ", out);
 	size_t i, shown = 0;

@@ -10,34 +10,6 @@
 #include "parse.h"
 #include "version.h"
 
-const char *fmt_ns(double ns, char *buf, size_t len)
-{
-	if (!isfinite(ns))
-		snprintf(buf, len, "-");
-	else if (ns < 1e3)
-		snprintf(buf, len, "%.0f ns", ns);
-	else if (ns < 1e6)
-		snprintf(buf, len, "%.3g us", ns / 1e3);
-	else if (ns < 1e9)
-		snprintf(buf, len, "%.3g ms", ns / 1e6);
-	else
-		snprintf(buf, len, "%.3g s", ns / 1e9);
-	return buf;
-}
-
-const char *fmt_rate(double b, char *buf, size_t len)
-{
-	static const char *unit[] = { "B/s", "kB/s", "MB/s", "GB/s", "TB/s" };
-	int u = 0;
-	while (b >= 1000 && u < 4) {
-		b /= 1000;
-		u++;
-	}
-	snprintf(buf, len, "%.3g %s", b, unit[u]);
-	return buf;
-}
-
-/* A small ratio as JSON, four significant figures (a switch per message is 1.0, or 0.0002). */
 static json_t *jprecise(double v)
 {
 	char buf[32];

@@ -6,10 +6,10 @@
 
 #include "support.h"
 
-#include "bundle.h"
-#include "decide.h"
-#include "model_table.h"
-#include "report.h"
+#include "results/decide.h"
+#include "results/doc.h"
+#include "results/model_table.h"
+#include "results/report.h"
 
 /* The experiments of a real --all run (methods left out), as report.md gets them. */
 static const char models_json[] = "{"

@@ -27,10 +27,4 @@ void table_footer(const struct results *res, FILE *out);
 /** A Markdown table of the document's results. */
 void write_markdown(const json_t *doc, FILE *out);
 
-/** Format nanoseconds as 812 ns, 21.4 us, 3.05 ms, 1.20 s; "-" when not a number. */
-const char *fmt_ns(double ns, char *buf, size_t len);
-
-/** Format bytes per second as 812 B/s ... 12.3 GB/s (decimal, as bandwidth is quoted). */
-const char *fmt_rate(double bytes_per_s, char *buf, size_t len);
-
 #endif

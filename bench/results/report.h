@@ -11,9 +11,6 @@
 /** Write report.md for doc; charts are the ones charts_write produced beside it. */
 void report_write(const json_t *doc, const struct chart_set *charts, FILE *out);
 
-/** "AMD EPYC, 2 CPUs, Linux 6.18.44, 2026-11-26 05:43 UTC": where and when doc was measured. */
-const char *report_host_line(const json_t *doc, char *buf, size_t len);
-
 /** One word as the shell would need it typed: as is when safe, else in single quotes. */
 void report_shell_word(const char *word, FILE *out);
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bundle.h"
+#include "doc.h"
 #include "parse.h"
 
 json_t *hgrm_buckets_json(const struct hist *h)
