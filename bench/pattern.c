@@ -632,7 +632,8 @@ int side_run(const struct case_spec *c, struct run_ctl *ctl, void *st, enum tp_s
 	};
 	bool fanin = c->pattern == PAT_FANIN;
 	struct tp_params p = { .msg_bytes = c->msg_bytes, .timeout_ns = c->timeout_ns,
-			       .senders = fanin ? (unsigned)ctl->lanes : 1, .sender = fanin ? (unsigned)ctl->lane : 0 };
+			       .senders = fanin ? (unsigned)ctl->lanes : 1, .sender = fanin ? (unsigned)ctl->lane : 0,
+			       .watched = true /* run_once's watchdog ends a side that stops moving */ };
 	struct tp_err err = { { 0 } };
 	int rc = side_buffers(&s);
 	if (rc)

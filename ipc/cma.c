@@ -168,7 +168,7 @@ static int cma_attach(void *st, void *end, enum tp_side side, const struct tp_pa
 	}
 	int fds[4] = { ce->tx_desc, ce->tx_ack, ce->rx_desc, ce->rx_ack };
 	for (int i = 0; i < 4; i++)
-		if ((rc = fd_blocking(fds[i], p->timeout_ns)))
+		if ((rc = fd_blocking(fds[i], p)))
 			return tp_fail(err, -rc, "cma: fcntl(F_SETFL) failed: %s", strerror(-rc));
 	return 0;
 }

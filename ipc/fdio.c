@@ -45,15 +45,16 @@ static int wait_fd(int fd, short events, int64_t timeout_ns, int64_t *deadline)
 	return poll_fd(fd, events, timeout_ns, deadline);
 }
 
-int fd_blocking(int fd, int64_t timeout_ns)
+int fd_blocking(int fd, const struct tp_params *p)
 {
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
 		return -errno;
 	int type;
 	socklen_t len = sizeof(type);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-		return errno == ENOTSOCK ? 0 : -errno; /* a pipe: the watchdog bounds it */
+	if (p->watched || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return p->watched || errno == ENOTSOCK ? 0 : -errno; /* the watchdog bounds it */
+	int64_t timeout_ns = p->timeout_ns;
 	struct timeval tv = { .tv_sec = timeout_ns / 1000000000, .tv_usec = timeout_ns % 1000000000 / 1000 };
 	if (tv.tv_sec == 0 && tv.tv_usec == 0)
 		tv.tv_usec = 1; /* zero would mean no timeout at all */

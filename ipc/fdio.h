@@ -6,22 +6,26 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "transport.h"
+
 /*
  * In the steady state an fd is blocking and each wait is the one system call a
- * plain program makes (fd_blocking): a socket bounds it with SO_RCVTIMEO and
- * SO_SNDTIMEO, a pipe or FIFO blocks plainly and the runner's watchdog ends a
- * side that makes no progress within the timeout. During setup an fd may
+ * plain program makes (fd_blocking). Under the runner (tp_params.watched) it
+ * blocks plainly, a socket as a pipe, and the runner's watchdog ends a side
+ * that makes no progress within the timeout; driven directly, a socket bounds
+ * each wait with SO_RCVTIMEO and SO_SNDTIMEO instead. During setup an fd may
  * still be non-blocking: then a call that would block waits in poll() until
  * the deadline, computed only when there is something to wait for.
- * timeout_ns bounds the whole call either way (for a blocking socket, each
- * wait; for a blocking pipe, the watchdog).
+ * timeout_ns bounds the whole call either way (for a blocking socket driven
+ * directly, each wait; otherwise, the watchdog).
  */
 
 /**
- * Make fd blocking for the timed loop; a socket also gets SO_RCVTIMEO and
- * SO_SNDTIMEO of timeout_ns, so its waits stay bounded. 0 or -errno.
+ * Make fd blocking for the timed loop. A socket driven directly (p->watched
+ * false) also gets SO_RCVTIMEO and SO_SNDTIMEO of p->timeout_ns, so its waits
+ * stay bounded without a watchdog. 0 or -errno.
  */
-int fd_blocking(int fd, int64_t timeout_ns);
+int fd_blocking(int fd, const struct tp_params *p);
 
 /** Write all len bytes (stream fds). 0, -ETIMEDOUT, -EPIPE or -errno. */
 int fd_send_all(int fd, const void *buf, size_t len, int64_t timeout_ns);

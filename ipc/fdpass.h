@@ -6,9 +6,10 @@
 #include <sys/types.h>
 
 /*
- * Both calls expect a blocking SOCK_SEQPACKET or SOCK_DGRAM socket whose
- * waits fd_blocking() bounded with SO_SNDTIMEO and SO_RCVTIMEO, so a wait that
- * runs out is -ETIMEDOUT; neither formats a string.
+ * Both calls expect a blocking SOCK_SEQPACKET or SOCK_DGRAM socket made so by
+ * fd_blocking(): under the runner its waits are plain and the watchdog bounds
+ * them; driven directly, SO_SNDTIMEO and SO_RCVTIMEO do, and a wait that runs
+ * out is -ETIMEDOUT. Neither formats a string.
  */
 
 /**

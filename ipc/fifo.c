@@ -103,9 +103,9 @@ static int fifo_attach(void *st, void *end, enum tp_side side, const struct tp_p
 	fe->wr = *mine_wr;
 	*mine_rd = *mine_wr = -1;
 	fifo_close_all(fs);
-	int rc = fd_blocking(fe->rd, p->timeout_ns);
+	int rc = fd_blocking(fe->rd, p);
 	if (rc == 0)
-		rc = fd_blocking(fe->wr, p->timeout_ns);
+		rc = fd_blocking(fe->wr, p);
 	return rc ? tp_fail(err, -rc, "fifo: fcntl(F_SETFL) failed: %s", strerror(-rc)) : 0;
 }
 

@@ -65,8 +65,8 @@ static int memfd_attach(void *st, void *end, enum tp_side side, const struct tp_
 	me->sock = ms->fd[side]; /* keep ours, close the peer's: its death reads as end of stream */
 	ms->fd[side] = -1;
 	memfd_close_all(ms);
-	int rc = fd_blocking(me->sock, p->timeout_ns);
-	return rc ? tp_fail(err, -rc, "memfd: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(-rc)) : 0;
+	int rc = fd_blocking(me->sock, p);
+	return rc ? tp_fail(err, -rc, "memfd: blocking waits: %s", strerror(-rc)) : 0;
 }
 
 /* A fresh memfd of len bytes, mapped for writing; its pages are allocated now (MAP_POPULATE). */
@@ -119,7 +119,7 @@ static ssize_t memfd_recv_loan(void *end, size_t len, int64_t timeout_ns, const 
 {
 	struct memfd_end *me = end;
 	(void)len;
-	(void)timeout_ns; /* the socket's SO_RCVTIMEO bounds the wait */
+	(void)timeout_ns; /* the watchdog bounds the wait (SO_RCVTIMEO when driven directly) */
 	if (me->rx_map)
 		return -EBUSY;
 	struct memfd_rec r;
@@ -202,7 +202,7 @@ const struct transport_ops memfd_ops = {
 	.summary = "zero-copy: each message in a memfd of its own (memfd_create, sealed against writing and "
 		   "resizing), its fd passed with SCM_RIGHTS over socketpair(AF_UNIX, SOCK_SEQPACKET); B maps it "
 		   "read-only and checks it in place; pays an fd pass and an mmap per message; blocking socket "
-		   "calls bounded by SO_RCVTIMEO/SO_SNDTIMEO; needs Linux >= 3.17 (memfd_create, sealing)",
+		   "calls, the watchdog bounds them; needs Linux >= 3.17 (memfd_create, sealing)",
 	.flags = TP_BOUNDARIES | TP_ZERO_COPY,
 	.copies = 0,
 	.state_size = sizeof(struct memfd_state),

@@ -157,9 +157,9 @@ static int memfd_pool_attach(void *st, void *end, enum tp_side side, const struc
 	pe->sock = ps->fd[side]; /* keep ours, close the peer's: its death reads as end of stream */
 	ps->fd[side] = -1;
 	memfd_pool_close_all(ps);
-	int rc = fd_blocking(pe->sock, p->timeout_ns);
+	int rc = fd_blocking(pe->sock, p);
 	if (rc)
-		return tp_fail(err, -rc, "memfd-pool: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(-rc));
+		return tp_fail(err, -rc, "memfd-pool: blocking waits: %s", strerror(-rc));
 	/* Both sides pass first and take second: the socket holds both records, so neither waits for the other. */
 	if ((rc = memfd_pool_make(pe, ps, err)))
 		return rc;
@@ -197,7 +197,7 @@ static int memfd_pool_read(struct memfd_pool_end *pe)
 static int memfd_pool_send_loan(void *end, size_t len, int64_t timeout_ns, void **buf)
 {
 	struct memfd_pool_end *pe = end;
-	(void)timeout_ns; /* the socket's SO_RCVTIMEO bounds each wait */
+	(void)timeout_ns; /* the watchdog bounds each wait (SO_RCVTIMEO when driven directly) */
 	if (pe->lent)
 		return -EBUSY;
 	if (len == 0 || len > pe->buf_bytes)
@@ -230,7 +230,7 @@ static ssize_t memfd_pool_recv_loan(void *end, size_t len, int64_t timeout_ns, c
 {
 	struct memfd_pool_end *pe = end;
 	(void)len;
-	(void)timeout_ns; /* the socket's SO_RCVTIMEO bounds each wait */
+	(void)timeout_ns; /* the watchdog bounds each wait (SO_RCVTIMEO when driven directly) */
 	if (pe->held)
 		return -EBUSY;
 	while (!pe->q_len) {
@@ -305,7 +305,7 @@ const struct transport_ops memfd_pool_ops = {
 	.summary = "zero-copy: each side's pool of buffers in one memfd (sealed against resizing), passed once "
 		   "with SCM_RIGHTS at attach; then a (buffer, length) record per message over "
 		   "socketpair(AF_UNIX, SOCK_SEQPACKET), B checks the message in place and returns the buffer in "
-		   "a record of its own; blocking socket calls bounded by SO_RCVTIMEO/SO_SNDTIMEO; needs Linux "
+		   "a record of its own; blocking socket calls, the watchdog bounds them; needs Linux "
 		   ">= 3.17 (memfd_create, sealing)",
 	.flags = TP_BOUNDARIES | TP_ZERO_COPY,
 	.copies = 0,

@@ -55,9 +55,9 @@ static int pipe_attach(void *st, void *end, enum tp_side side, const struct tp_p
 	pe->wr = *mine_wr;
 	*mine_rd = *mine_wr = -1;
 	pipe_close_all(ps);
-	int rc = fd_blocking(pe->rd, p->timeout_ns);
+	int rc = fd_blocking(pe->rd, p);
 	if (rc == 0)
-		rc = fd_blocking(pe->wr, p->timeout_ns);
+		rc = fd_blocking(pe->wr, p);
 	return rc ? tp_fail(err, -rc, "pipe: fcntl(F_SETFL) failed: %s", strerror(-rc)) : 0;
 }
 

@@ -94,9 +94,9 @@ static int pipe_splice_attach(void *st, void *end, enum tp_side side, const stru
 	if (sz <= 0)
 		return tp_fail(err, errno ? errno : EBADF, "pipe-splice: F_GETPIPE_SZ failed: %m");
 	pe->pipe_bytes = (size_t)sz;
-	int rc = fd_blocking(pe->rd, p->timeout_ns);
+	int rc = fd_blocking(pe->rd, p);
 	if (rc == 0)
-		rc = fd_blocking(pe->wr, p->timeout_ns);
+		rc = fd_blocking(pe->wr, p);
 	return rc ? tp_fail(err, -rc, "pipe-splice: fcntl(F_SETFL) failed: %s", strerror(-rc)) : 0;
 }
 

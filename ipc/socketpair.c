@@ -49,8 +49,8 @@ static int socketpair_attach(void *st, void *end, enum tp_side side, const struc
 	se->fd = ss->fd[side];
 	ss->fd[side] = -1;
 	socketpair_close_all(ss);
-	int rc = fd_blocking(se->fd, p->timeout_ns);
-	return rc ? tp_fail(err, -rc, "socketpair: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(-rc)) : 0;
+	int rc = fd_blocking(se->fd, p);
+	return rc ? tp_fail(err, -rc, "socketpair: blocking waits: %s", strerror(-rc)) : 0;
 }
 
 static int socketpair_send(void *end, const void *buf, size_t len, int64_t timeout_ns)
@@ -78,7 +78,7 @@ const struct transport_ops socketpair_ops = {
 	.name = "socketpair",
 	.group = "process",
 	.summary = "socketpair(AF_UNIX, SOCK_STREAM), one end per side; default socket buffers; "
-		   "blocking socket calls bounded by SO_RCVTIMEO/SO_SNDTIMEO, one call per wait",
+		   "blocking socket calls, one call per wait; the watchdog bounds them",
 	.flags = 0,
 	.copies = 2,
 	.state_size = sizeof(struct socketpair_state),

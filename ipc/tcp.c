@@ -68,8 +68,8 @@ static int tcp_attach(void *st, void *end, enum tp_side side, const struct tp_pa
 	/* Without it a small echo waits for the peer's delayed ACK (Nagle). */
 	if (setsockopt(te->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
 		return tp_fail(err, errno, "tcp: setsockopt(TCP_NODELAY) failed: %m");
-	int rc = fd_blocking(te->fd, p->timeout_ns);
-	return rc ? tp_fail(err, -rc, "tcp: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(-rc)) : 0;
+	int rc = fd_blocking(te->fd, p);
+	return rc ? tp_fail(err, -rc, "tcp: blocking waits: %s", strerror(-rc)) : 0;
 }
 
 static int tcp_send(void *end, const void *buf, size_t len, int64_t timeout_ns)
@@ -97,7 +97,7 @@ const struct transport_ops tcp_ops = {
 	.name = "tcp",
 	.group = "process",
 	.summary = "TCP over 127.0.0.1, TCP_NODELAY on both ends, default socket buffers; "
-		   "blocking socket calls bounded by SO_RCVTIMEO/SO_SNDTIMEO, one call per wait",
+		   "blocking socket calls, one call per wait; the watchdog bounds them",
 	.flags = TP_CROSS_HOST,
 	.copies = 2,
 	.state_size = sizeof(struct tcp_state),

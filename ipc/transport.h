@@ -8,6 +8,7 @@
 #ifndef IPCBENCH_TRANSPORT_H
 #define IPCBENCH_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -84,6 +85,14 @@ struct tp_params {
 	int64_t timeout_ns; /* how long one blocking step may take before it fails */
 	unsigned senders;   /* fanin: how many side-A ends attach (0 or 1: one) */
 	unsigned sender;    /* fanin: which of them this attach is, 0..senders-1 */
+	/*
+	 * The runner's watchdog bounds this side's waits (it ends a side that
+	 * moves no message within timeout_ns), so a socket blocks plainly in
+	 * the timed loop, as a pipe does: SO_RCVTIMEO would arm and cancel a
+	 * kernel timer at every blocking wait. False (tests driving a mechanism
+	 * directly): sockets bound each wait with SO_RCVTIMEO/SO_SNDTIMEO.
+	 */
+	bool watched;
 };
 
 struct transport_ops {

@@ -125,8 +125,8 @@ static int udp_attach(void *st, void *end, enum tp_side side, const struct tp_pa
 	ue->fd = us->fd[side];
 	us->fd[side] = -1;
 	udp_close_all(us);
-	int rc = fd_blocking(ue->fd, p->timeout_ns);
-	return rc ? tp_fail(err, -rc, "udp: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(-rc)) : 0;
+	int rc = fd_blocking(ue->fd, p);
+	return rc ? tp_fail(err, -rc, "udp: blocking waits: %s", strerror(-rc)) : 0;
 }
 
 static int udp_send(void *end, const void *buf, size_t len, int64_t timeout_ns)
@@ -155,7 +155,7 @@ const struct transport_ops udp_ops = {
 	.group = "process",
 	.summary = "UDP datagrams over 127.0.0.1, two sockets connected both ways, SO_RCVBUF raised to "
 		   "net.core.rmem_max; no flow control: a dropped datagram fails the row as lost; blocking "
-		   "send()/recv() bounded by SO_RCVTIMEO/SO_SNDTIMEO",
+		   "send()/recv(), one call per wait; the watchdog bounds them",
 	.flags = TP_BOUNDARIES | TP_CROSS_HOST | TP_LOSSY,
 	.copies = 2,
 	.state_size = sizeof(struct udp_state),

@@ -275,8 +275,8 @@ static int uds_attach(void *st, void *end, enum tp_side side, const struct tp_pa
 	fd_close(&us->lfd); /* this side's copy: only the runner's stays until teardown */
 	if (rc || (rc = uds_fit_sndbuf(ue->fd, us->type, p->msg_bytes, err)))
 		return rc;
-	if ((rc = fd_blocking(ue->fd, p->timeout_ns)))
-		return tp_fail(err, -rc, "%s: SO_RCVTIMEO/SO_SNDTIMEO: %s", uds_kind(us->type), strerror(-rc));
+	if ((rc = fd_blocking(ue->fd, p)))
+		return tp_fail(err, -rc, "%s: blocking waits: %s", uds_kind(us->type), strerror(-rc));
 	return 0;
 }
 
@@ -312,7 +312,7 @@ static void uds_teardown(void *st)
 	fd_close(&((struct uds_state *)st)->lfd); /* an abstract name goes with its last socket */
 }
 
-#define W_UDS "blocking socket calls bounded by SO_RCVTIMEO/SO_SNDTIMEO, one call per wait"
+#define W_UDS "blocking socket calls, one call per wait; the watchdog bounds them"
 
 const struct transport_ops uds_stream_ops = {
 	.name = "uds-stream",

@@ -1,7 +1,9 @@
 /* ipc/uds.c: the datagram size limit is the kernel's real one, names stay abstract, only the peer may send. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,18 +25,49 @@ static const struct transport_ops *ops_named(const char *name)
 	return ops;
 }
 
+/* Is inode the inode of a socket this process holds open? */
+static bool socket_held(unsigned long inode)
+{
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	bool held = false;
+	struct dirent *e;
+	char want[48], link[64];
+	snprintf(want, sizeof(want), "socket:[%lu]", inode);
+	while (!held && (e = readdir(d))) {
+		char path[300];
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		held = n > 0 && (link[n] = '\0', strcmp(link, want) == 0);
+	}
+	closedir(d);
+	return held;
+}
+
 /*
- * Our names only: other runs on this machine may create and remove their own
- * ipcbench-* objects meanwhile, so the whole-machine snapshot is not ours to judge.
+ * Our names only, as "abstract:@ipcbench-uds-..." lines: the abstract names
+ * bound by sockets this process holds. Other runs on this machine (a test
+ * beside this one, a benchmark) create and remove their own meanwhile, and an
+ * abstract name lives exactly as long as a socket holds it.
  */
 static char *uds_names(void)
 {
-	char *all = leftovers_snapshot(), *save;
-	char *mine = calloc(1, strlen(all) + 1);
-	for (char *line = strtok_r(all, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (strncmp(line, "abstract:@ipcbench-uds-", 23) == 0)
-			strcat(strcat(mine, line), "\n");
-	free(all);
+	FILE *f = fopen("/proc/net/unix", "re");
+	assert_non_null(f);
+	size_t cap = 4096, len = 0;
+	char *mine = calloc(1, cap), line[512];
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long inode;
+		char path[256];
+		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %255s", &inode, path) != 2 ||
+		    strncmp(path, "@ipcbench-uds-", 14) != 0 || !socket_held(inode))
+			continue;
+		size_t need = len + strlen(path) + 11;
+		if (need > cap)
+			mine = realloc(mine, cap = 2 * need);
+		len += (size_t)sprintf(mine + len, "abstract:%s\n", path);
+	}
+	fclose(f);
 	return mine;
 }
 
