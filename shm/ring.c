@@ -10,32 +10,30 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "../bench/clock.h"
 
 #define RING_POLLS 32                  /* polls between looks at the clock while spinning */
-#define RING_SPIN_NS (20 * 1000)      /* adaptive: spin at most this long, many cross-CPU round trips */
+#define RING_SPIN_NS (20 * 1000)      /* adaptive: the least spin before sleeping, many cross-CPU round trips */
+#define RING_SPIN_MAX_NS (1000 * 1000) /* adaptive: the most, well below a scheduler tick */
 #define RING_YIELDS 4                  /* adaptive: then sched_yield() this often, then sleep */
 #define RING_CHUNK_MAX ((uint64_t)256 * 1024) /* pieces small enough to pipeline a big message */
-#define RING_STREAM_MIN ((size_t)64 * 1024)   /* pieces this large are written around the cache */
 
 /* The word in front of every piece; 0 until the producer commits the piece. */
 #define RING_WORD_USED 1u
 #define RING_WORD_MORE 2u /* another piece of the same message follows */
 #define RING_WORD_SHIFT 2 /* the piece's byte count sits above the flags */
 
-static uint64_t pad8(uint64_t n)
+/* The ring bytes a piece of n payload bytes takes: its word, the bytes, and padding to the next line. */
+static uint64_t ring_rec(uint64_t n)
 {
-	return (n + 7) & ~(uint64_t)7;
+	return (RING_HDR + n + RING_ALIGN - 1) & ~(uint64_t)(RING_ALIGN - 1);
 }
 
 size_t ring_size_for(size_t msg_bytes)
 {
 	size_t size = RING_SIZE_MIN;
-	while (size < RING_SIZE_MAX && size < 2 * (msg_bytes + RING_HDR))
+	while (size < RING_SIZE_MAX && size < 2 * ring_rec(msg_bytes))
 		size *= 2;
 	return size;
 }
@@ -49,7 +47,7 @@ int ring_init(struct ring *r, size_t size, bool pshared)
 {
 	if (size < 4 * RING_LINE || (size & (size - 1)))
 		return -EINVAL;
-	r->size = size;
+	r->size = size; /* a multiple of RING_ALIGN, so a piece's first line never wraps */
 	atomic_init(&r->producer_cpu, -1);
 	atomic_init(&r->consumer_cpu, -1);
 	r->chunk = size / 2 < RING_CHUNK_MAX ? size / 2 : RING_CHUNK_MAX;
@@ -75,12 +73,12 @@ static bool ring_membarrier(bool shared, bool reg)
 
 int ring_end_init(struct ring_end *e, struct ring *r, enum ring_wait wait, bool shared)
 {
-	if (r->size < 4 * RING_LINE || (r->size & (r->size - 1)) || r->chunk < 2 * RING_HDR ||
-	    r->chunk > r->size / 2 || r->chunk % 8)
+	if (r->size < 4 * RING_LINE || (r->size & (r->size - 1)) || r->chunk < RING_ALIGN ||
+	    r->chunk > r->size / 2 || r->chunk % RING_ALIGN)
 		return -EINVAL;
 	*e = (struct ring_end){
 		.r = r, .wait = wait, .shared = shared, .futex_flags = shared ? 0 : FUTEX_PRIVATE_FLAG,
-		.size = r->size, .chunk = r->chunk,
+		.size = r->size, .chunk = r->chunk, .spin_ns = RING_SPIN_NS,
 		.light_wake = wait != RING_SPIN && ring_membarrier(shared, true),
 	};
 	return 0;
@@ -97,46 +95,30 @@ static _Atomic uint64_t *ring_word(struct ring_end *e, uint64_t pos)
 	return (_Atomic uint64_t *)(void *)(e->r->data + (pos & (e->size - 1)));
 }
 
-/*
- * Copy into the ring. A large piece goes with streaming stores: they skip this
- * CPU's cache, and the consumer on another CPU reads the piece from memory
- * faster than it pulls it line by line out of this CPU's cache (1.3x here at
- * 1 MiB). Streaming stores are weakly ordered: ring_send fences before it
- * commits the piece.
- */
-static void ring_copy_in(unsigned char *dst, const unsigned char *src, size_t n, bool stream)
-{
-#if defined(__SSE2__)
-	if (stream) {
-		size_t lead = (64 - ((uintptr_t)dst & 63)) & 63;
-		if (lead > n)
-			lead = n;
-		memcpy(dst, src, lead);
-		for (dst += lead, src += lead, n -= lead; n >= 64; n -= 64, dst += 64, src += 64)
-			for (int i = 0; i < 64; i += 16)
-				_mm_stream_si128((__m128i *)(void *)(dst + i),
-						 _mm_loadu_si128((const __m128i *)(const void *)(src + i)));
-	}
-#else
-	(void)stream;
-#endif
-	memcpy(dst, src, n);
-}
-
+/* Copy n bytes into the ring at pos, wrapping at its end. */
 static void ring_put(struct ring_end *e, uint64_t pos, const void *src, size_t n)
 {
-	bool stream = n >= RING_STREAM_MIN;
 	size_t at = pos & (e->size - 1), first = e->size - at;
-	if (n > first) {
-		ring_copy_in(e->r->data + at, src, first, stream);
-		ring_copy_in(e->r->data, (const unsigned char *)src + first, n - first, stream);
+	if (n <= first) {
+		memcpy(e->r->data + at, src, n);
 	} else {
-		ring_copy_in(e->r->data + at, src, n, stream);
+		memcpy(e->r->data + at, src, first);
+		memcpy(e->r->data, (const unsigned char *)src + first, n - first);
 	}
-#if defined(__SSE2__)
-	if (stream)
-		_mm_sfence();
-#endif
+}
+
+/*
+ * Write a piece's bytes at head: the lines after its first, then the first
+ * line's share, so the stores to the line the consumer polls come last and
+ * together, right before the word that commits them (one ownership transfer
+ * of that line, not one for the bytes and another for the word).
+ */
+static void ring_put_piece(struct ring_end *e, uint64_t head, const unsigned char *src, size_t n)
+{
+	size_t in_first = n < RING_ALIGN - RING_HDR ? n : RING_ALIGN - RING_HDR;
+	if (n > in_first)
+		ring_put(e, head + RING_ALIGN, src + in_first, n - in_first);
+	memcpy(e->r->data + (head & (e->size - 1)) + RING_HDR, src, in_first);
 }
 
 static void ring_get(struct ring_end *e, uint64_t pos, void *dst, size_t n)
@@ -198,47 +180,66 @@ static int ring_sem_wait(sem_t *s, int64_t timeout_ns, int64_t *deadline)
 }
 
 /*
- * Wait until *v (the consumer's next piece word, or the producer's view of
- * tail) reaches target; *seen gets the value. The one subtle point: a sleeper
- * stores its flag, fences, then reads *v; the waker stores *v, fences, then
- * reads the flag (ring_store_then_wake); so at least one of them sees the other's
- * store and no wake-up is lost. The sleeper's fence is membarrier() when the
+ * RING_ADAPTIVE: how long to spin next time, from how long this wait took in
+ * all (took_ns, from its first look at the clock). A peer that answered within
+ * RING_SPIN_MAX_NS was busy on its CPU, not idle: spin twice that long next
+ * time and the answer is caught without a wake-up (a 1 MiB round trip waits
+ * ~50 us, past any fixed short spin). A longer wait means the peer had nothing
+ * to send: back to the least spin, so an idle peer costs little CPU.
+ */
+static void ring_learn_spin(struct ring_end *e, int64_t took_ns)
+{
+	if (took_ns > RING_SPIN_MAX_NS)
+		e->spin_ns = RING_SPIN_NS;
+	else if (2 * took_ns > e->spin_ns)
+		e->spin_ns = 2 * took_ns < RING_SPIN_MAX_NS ? 2 * took_ns : RING_SPIN_MAX_NS;
+}
+
+/*
+ * RING_SPIN and RING_ADAPTIVE: poll *v until it reaches target (0), the
+ * deadline passes (-ETIMEDOUT), or, adaptive, spinning stops paying (1): the
+ * other side runs on this CPU, or it has not answered within e->spin_ns.
+ * *began gets the time of the first look at the clock, 0 if there was none.
+ */
+static int ring_spin(struct ring_end *e, _Atomic uint64_t *v, uint64_t target, uint64_t *seen,
+		     enum ring_role me, int64_t timeout_ns, int64_t *deadline, int64_t *began)
+{
+	int64_t spin_until = 0;
+	for (unsigned n = 1;; n++) {
+		ring_cpu_relax();
+		if ((*seen = atomic_load_explicit(v, memory_order_acquire)) >= target)
+			return 0;
+		if (n % RING_POLLS)
+			continue;
+		int64_t t = now_ns();
+		ring_start_clock(deadline, timeout_ns);
+		if (t >= *deadline)
+			return -ETIMEDOUT;
+		if (e->wait == RING_SPIN)
+			continue;
+		if (!spin_until) {
+			/* Spinning only helps when the other side runs on another CPU. */
+			_Atomic int *other = me == RING_CONSUMER ? &e->r->producer_cpu : &e->r->consumer_cpu;
+			*began = t;
+			spin_until = atomic_load_explicit(other, memory_order_relaxed) == sched_getcpu()
+				? t : t + e->spin_ns;
+		}
+		if (t >= spin_until)
+			return 1;
+	}
+}
+
+/*
+ * Sleep until *v reaches target. The one subtle point: a sleeper stores its
+ * flag, fences, then reads *v; the waker stores *v, fences, then reads the
+ * flag (ring_store_then_wake); so at least one of them sees the other's store
+ * and no wake-up is lost. The sleeper's fence is membarrier() when the
  * waker's is only a compiler barrier.
  */
-static int ring_wait_for(struct ring_end *e, _Atomic uint64_t *v, uint64_t target, uint64_t *seen,
-			 enum ring_role me, int64_t timeout_ns, int64_t *deadline)
+static int ring_sleep(struct ring_end *e, _Atomic uint64_t *v, uint64_t target, uint64_t *seen,
+		      enum ring_role me, int64_t timeout_ns, int64_t *deadline)
 {
 	struct ring *r = e->r;
-	int64_t spin_until = 0;
-	int yields = 0;
-	if (e->wait == RING_SPIN || e->wait == RING_ADAPTIVE) {
-		for (unsigned n = 1;; n++) {
-			ring_cpu_relax();
-			if ((*seen = atomic_load_explicit(v, memory_order_acquire)) >= target)
-				return 0;
-			if (n % RING_POLLS)
-				continue;
-			int64_t t = now_ns();
-			ring_start_clock(deadline, timeout_ns);
-			if (t >= *deadline)
-				return -ETIMEDOUT;
-			if (e->wait == RING_SPIN)
-				continue;
-			if (!spin_until) {
-				/* Spinning only helps when the other side runs on another CPU. */
-				_Atomic int *other = me == RING_CONSUMER ? &r->producer_cpu : &r->consumer_cpu;
-				spin_until = atomic_load_explicit(other, memory_order_relaxed) == sched_getcpu()
-					? t : t + RING_SPIN_NS;
-			}
-			if (t >= spin_until)
-				break;
-		}
-		for (; yields < RING_YIELDS; yields++) {
-			sched_yield();
-			if ((*seen = atomic_load_explicit(v, memory_order_acquire)) >= target)
-				return 0;
-		}
-	}
 	ring_start_clock(deadline, timeout_ns);
 	_Atomic uint32_t *flag = &r->sleeping[me];
 	int rc = 0;
@@ -260,6 +261,31 @@ static int ring_wait_for(struct ring_end *e, _Atomic uint64_t *v, uint64_t targe
 			break;
 	}
 	atomic_store_explicit(flag, 0, memory_order_relaxed);
+	return rc;
+}
+
+/*
+ * Wait until *v (the consumer's next piece word, or the producer's view of
+ * tail) reaches target; *seen gets the value. Spin, adaptive: then yield, then
+ * sleep; the others sleep at once.
+ */
+static int ring_wait_for(struct ring_end *e, _Atomic uint64_t *v, uint64_t target, uint64_t *seen,
+			 enum ring_role me, int64_t timeout_ns, int64_t *deadline)
+{
+	int64_t began = 0;
+	if (e->wait == RING_SPIN || e->wait == RING_ADAPTIVE) {
+		int rc = ring_spin(e, v, target, seen, me, timeout_ns, deadline, &began);
+		if (rc <= 0)
+			return rc;
+		for (int yields = 0; yields < RING_YIELDS; yields++) {
+			sched_yield();
+			if ((*seen = atomic_load_explicit(v, memory_order_acquire)) >= target)
+				return 0;
+		}
+	}
+	int rc = ring_sleep(e, v, target, seen, me, timeout_ns, deadline);
+	if (began)
+		ring_learn_spin(e, now_ns() - began);
 	return rc;
 }
 
@@ -368,10 +394,12 @@ static int ring_wait_piece(struct ring_end *e, uint64_t tail, uint64_t *word, in
 }
 
 /*
- * A piece is [word][bytes][padding to 8]. Before committing one, the producer
- * zeroes the word after it, so the consumer, arriving there, reads 0 until the
- * next piece is committed and never a stale word from the previous lap. That
- * word must be free too, so the ring holds at most size - 8 bytes.
+ * A piece is [word][bytes][padding to the next line]. Before committing one,
+ * the producer zeroes the word after it, so the consumer, arriving there,
+ * reads 0 until the next piece is committed and never a stale word or stale
+ * bytes from the previous lap. That word must be free too, so the ring holds
+ * at most size - RING_ALIGN bytes. The zero is stored first, so its line's
+ * ownership is on its way while the bytes are copied.
  */
 int ring_send(struct ring_end *e, const void *buf, size_t len, int64_t timeout_ns)
 {
@@ -382,12 +410,12 @@ int ring_send(struct ring_end *e, const void *buf, size_t len, int64_t timeout_n
 	size_t left = len;
 	do {
 		size_t n = left < max ? left : (size_t)max;
-		uint64_t rec = RING_HDR + pad8(n);
+		uint64_t rec = ring_rec(n);
 		int rc = ring_wait_room(e, head, rec + RING_HDR, timeout_ns, &deadline);
 		if (rc)
 			return rc;
-		ring_put(e, head + RING_HDR, src, n);
 		atomic_store_explicit(ring_word(e, head + rec), 0, memory_order_relaxed);
+		ring_put_piece(e, head, src, n);
 		src += n;
 		left -= n;
 		uint64_t word = (uint64_t)n << RING_WORD_SHIFT | (left ? RING_WORD_MORE : 0) | RING_WORD_USED;
@@ -413,7 +441,7 @@ ssize_t ring_recv(struct ring_end *e, void *buf, size_t cap, int64_t timeout_ns)
 		if (got + n <= cap)
 			ring_get(e, tail + RING_HDR, (unsigned char *)buf + got, n);
 		got += n;
-		tail += RING_HDR + pad8(n);
+		tail += ring_rec(n);
 		ring_release(e, tail);
 	} while (word & RING_WORD_MORE);
 	return got <= cap ? (ssize_t)got : -EMSGSIZE;

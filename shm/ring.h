@@ -1,4 +1,8 @@
-/* A single-producer single-consumer ring of variable-size messages, for shared memory or threads. */
+/*
+ * shm/: the shared-memory rows, each an operations table over this ring (or,
+ * for shm-loan, its slots). This header: a single-producer single-consumer ring
+ * of variable-size messages, for shared memory or, in threads/, two threads.
+ */
 #ifndef IPCBENCH_RING_H
 #define IPCBENCH_RING_H
 
@@ -11,14 +15,45 @@
 
 /*
  * A message travels as one or more pieces, each [8-byte word][bytes][padding
- * to 8]. The word holds the piece's length and is written last, so the
- * consumer polls the word where the next piece will start: the data and the
- * signal arrive on the same cache line, and nothing else crosses between the
- * CPUs for a small message. The consumer publishes tail so the producer knows
- * what it may overwrite; the producer keeps its head to itself. A message
- * longer than ring->chunk goes in several pieces, so the consumer copies one
- * out while the producer writes the next, and a message larger than the
- * whole ring passes through it.
+ * to the next 64-byte line]. The word holds the piece's length and is written
+ * last, so the consumer polls the word where the next piece will start. The
+ * consumer publishes tail so the producer knows what it may overwrite; the
+ * producer keeps its head to itself. A message longer than ring->chunk goes
+ * in several pieces, so the consumer copies one out while the producer writes
+ * the next, and a message larger than the whole ring passes through it.
+ *
+ * Why this layout (measured on a 2-vCPU KVM guest of an AMD EPYC, 1 MiB L2
+ * per core, one 32 MiB L3; ratios within one run, taken while the host held
+ * still, with two pinned threads running the ring against a plain copy of the
+ * bench's floors):
+ *
+ * - Every piece starts on a line, so a piece of up to 56 bytes is one line:
+ *   the word the consumer polls arrives with the bytes, one line per hop. A
+ *   48 B round trip went from 1.26-1.31x a bare cache line's to 0.99-1.18x
+ *   (8-byte-aligned pieces let it straddle two lines). A 64 B message (the
+ *   bench's messages carry their own header) is two lines either way, about
+ *   1.25x; aligning to 128-byte line pairs did no better. The producer writes
+ *   a piece's other lines first and the first line's bytes last, right before
+ *   the word, so the polled line changes hands once. Small messages in a
+ *   stream pay for it: a 64 B message takes two lines of the ring, not 72
+ *   bytes.
+ * - Before committing a piece the producer zeroes the word after it (see
+ *   ring_send): the consumer never reads a stale word or stale bytes as a
+ *   piece, whatever the sizes and wherever they wrap. The zero is the first
+ *   store, so that line's ownership travels while the bytes are copied.
+ * - Plain copies, no non-temporal stores. Streaming stores that bypassed the
+ *   producer's cache had been worth 1.3x at 1 MiB on an earlier host; here
+ *   they held the ring at 0.34-0.40x of floor-xcopy at 256 KiB and 1 MiB
+ *   (7-19 GB/s against 17-50), because the consumer then reads from DRAM
+ *   what it could take from the other core's cache or the shared L3. With
+ *   plain copies the ring runs at 0.93-1.13x of floor-xcopy (up to ~60 GB/s).
+ * - Piece sizes from 16 to 256 KiB and rings of 1 to 4 MiB for 1 MiB messages
+ *   made no difference above the host's noise once the copies were plain, so
+ *   pieces stay at up to 256 KiB and ring_size_for as it was.
+ * - RING_ADAPTIVE spins for as long as the last waits say the peer takes to
+ *   answer (ring.c, ring_learn_spin), not a fixed 20 us: a 1 MiB round trip
+ *   waits ~50 us per side, and the fixed spin put it to sleep and paid a
+ *   wake-up (~15-25 us here) each way: 1.75x shm-spin's p50, now ~1.0x.
  *
  * The ring works in any memory: a MAP_SHARED mapping two processes hold (the
  * atomics are lock-free and address-free, the semaphores process-shared) or
@@ -27,6 +62,7 @@
 
 #define RING_LINE 128 /* two 64-byte lines: the adjacent-line prefetcher pulls pairs */
 #define RING_HDR 8    /* the word in front of every piece */
+#define RING_ALIGN 64 /* every piece starts on a cache line: its word shares the line with its first bytes */
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
 	       "the ring lives in shared memory: its atomics must be lock-free");
@@ -34,7 +70,7 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
 /* How a side waits when the ring is empty (consumer) or full (producer). */
 enum ring_wait {
 	RING_SPIN,     /* busy-poll until the deadline: lowest latency, burns a CPU */
-	RING_ADAPTIVE, /* spin a little, then sched_yield, then sleep on a futex */
+	RING_ADAPTIVE, /* spin about as long as the peer took lately, then sched_yield, then sleep on a futex */
 	RING_SEM,      /* process-shared POSIX semaphores, posted for every piece */
 	RING_EVENTFD,  /* no spin: sleep in poll() on this side's eventfd, which the other side writes */
 };
@@ -74,6 +110,7 @@ struct ring_end {
 	bool shared;     /* the other side is another process */
 	bool light_wake; /* waking needs no fence: the sleeper calls membarrier() (ring.c) */
 	int futex_flags; /* FUTEX_PRIVATE_FLAG between threads, 0 between processes */
+	int64_t spin_ns; /* RING_ADAPTIVE: how long to spin before sleeping, learnt from the last waits */
 	uint64_t size;   /* copies of r->size and r->chunk, so the hot path reads no shared line */
 	uint64_t chunk;
 	int wait_fd;     /* RING_EVENTFD: the eventfd this side sleeps on */
@@ -116,7 +153,7 @@ void ring_end_eventfds(struct ring_end *e, int wait_fd, int wake_fd);
 
 /**
  * Producer: copy len bytes in as one message. Blocks at most timeout_ns in all
- * while the ring is full (it holds at most size - 8 bytes of pieces).
+ * while the ring is full (it holds at most size - RING_ALIGN bytes of pieces).
  * @return 0, -ETIMEDOUT or another negative errno.
  */
 int ring_send(struct ring_end *e, const void *buf, size_t len, int64_t timeout_ns);

@@ -1,6 +1,7 @@
 /* thread-mutex: a bounded queue of message slots under a pthread mutex and two condition variables. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -118,10 +119,11 @@ static int thread_mutex_send(void *end, const void *buf, size_t len, int64_t tim
 		memcpy(q->slots + i * q->slot_bytes, buf, len);
 		q->lens[i] = len;
 		q->count++;
-		pthread_cond_signal(&q->not_empty);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&q->lock);
+	if (!rc)
+		pthread_cond_signal(&q->not_empty); /* after the unlock: the woken thread never finds the lock held */
 	return -rc;
 }
 
@@ -131,6 +133,7 @@ static ssize_t thread_mutex_recv(void *end, void *buf, size_t len, size_t cap, i
 	(void)len;
 	int64_t deadline = 0;
 	ssize_t rc = 0;
+	bool took = false;
 	pthread_mutex_lock(&q->lock);
 	while (q->count == 0 && !rc)
 		rc = thread_mutex_wait(&q->not_empty, &q->lock, timeout_ns, &deadline);
@@ -141,12 +144,14 @@ static ssize_t thread_mutex_recv(void *end, void *buf, size_t len, size_t cap, i
 			memcpy(buf, q->slots + i * q->slot_bytes, n);
 		q->first = (q->first + 1) % q->depth;
 		q->count--;
-		pthread_cond_signal(&q->not_full);
+		took = true;
 		rc = n <= cap ? (ssize_t)n : -EMSGSIZE;
 	} else {
 		rc = -rc;
 	}
 	pthread_mutex_unlock(&q->lock);
+	if (took)
+		pthread_cond_signal(&q->not_full);
 	return rc;
 }
 

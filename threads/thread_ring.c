@@ -1,4 +1,8 @@
-/* thread-ring: the shm ring in process memory between two threads, adaptive wait on private futexes. */
+/*
+ * threads/: handoffs between two threads of one process, each an operations
+ * table behind ipc/transport.h. thread-ring: the shm ring in process memory
+ * between two threads, adaptive wait on private futexes.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,7 +69,7 @@ static void one_at(size_t off, size_t len, unsigned char *in, unsigned char *out
 	struct ring_end tx, rx;
 	assert_int_equal(ring_end_init(&tx, r, RING_SPIN, false), 0);
 	assert_int_equal(ring_end_init(&rx, r, RING_SPIN, false), 0);
-	for (size_t at = 0; at < off; at += RING_HDR) { /* empty messages take one word each */
+	for (size_t at = 0; at < off; at += RING_ALIGN) { /* empty messages take one line each */
 		assert_int_equal(ring_send(&tx, in, 0, MS), 0);
 		assert_int_equal(ring_recv(&rx, out, SMALL_RING, MS), 0);
 	}
@@ -82,26 +83,31 @@ static void one_at(size_t off, size_t len, unsigned char *in, unsigned char *out
 	ring_free(r, false);
 }
 
-/* Every start offset, with lengths that end at every byte of a word, and that need two pieces. */
+/*
+ * Every start line, with lengths that end at every byte of a word, that fill
+ * the first line exactly or by one byte more, and that need two pieces.
+ */
 static void test_wrap_every_offset(void **state)
 {
 	(void)state;
 	unsigned char in[SMALL_RING], out[SMALL_RING + 1];
-	size_t lens[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 65, 100, 127, 128, 129,
-			  SMALL_RING / 2 - RING_HDR,         /* the largest single piece */
-			  SMALL_RING / 2 - RING_HDR + 1,     /* the smallest with two */
-			  SMALL_RING - 4 * RING_HDR };       /* two pieces, filling the ring */
-	for (size_t off = 0; off < SMALL_RING; off += 8)
+	size_t lens[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 55, 56, 57, 63, 64, 65, 100, 119, 120, 121,
+			  127, 128, 129,
+			  SMALL_RING / 2 - RING_HDR,                     /* the largest single piece */
+			  SMALL_RING / 2 - RING_HDR + 1,                 /* the smallest with two */
+			  SMALL_RING - RING_ALIGN - 2 * RING_HDR };      /* two pieces, filling the ring */
+	for (size_t off = 0; off < SMALL_RING; off += RING_ALIGN)
 		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
 			one_at(off, lens[i], in, out);
 }
 
-/* Full is size - 8 bytes of pieces in flight; empty and full both time out, for every wait. */
+/* Full is size - RING_ALIGN bytes of pieces in flight; empty and full both time out, for every wait. */
 static void test_full_and_empty(void **state)
 {
 	(void)state;
 	unsigned char buf[64] = { 0 };
-	int fit = SMALL_RING / 64 - 1; /* pieces of 56 B + 8 B word, then one of 48 B fills it */
+	size_t one_line = RING_ALIGN - RING_HDR; /* the most a one-line piece holds */
+	int fit = SMALL_RING / RING_ALIGN - 1;   /* one-line pieces that fill the ring */
 	for (size_t w = 0; w < sizeof(waits) / sizeof(waits[0]); w++) {
 		struct ring *r = ring_new(SMALL_RING, false);
 		struct ring_end tx, rx;
@@ -110,21 +116,19 @@ static void test_full_and_empty(void **state)
 		assert_int_equal(ring_recv(&rx, buf, sizeof(buf), 20 * MS), -ETIMEDOUT);
 		for (int i = 0; i < fit; i++) {
 			buf[0] = (unsigned char)i;
-			assert_int_equal(ring_send(&tx, buf, 56, MS), 0);
+			assert_int_equal(ring_send(&tx, buf, i == fit - 1 ? 1 : one_line, MS), 0);
 		}
-		buf[0] = (unsigned char)fit;
-		assert_int_equal(ring_send(&tx, buf, 48, MS), 0);
-		assert_int_equal(r->head - atomic_load(&r->tail), SMALL_RING - RING_HDR);
+		assert_int_equal(r->head - atomic_load(&r->tail), SMALL_RING - RING_ALIGN);
 		assert_int_equal(ring_send(&tx, buf, 0, 20 * MS), -ETIMEDOUT);
-		assert_int_equal(ring_recv(&rx, buf, sizeof(buf), MS), 56);
+		assert_int_equal(ring_recv(&rx, buf, sizeof(buf), MS), (ssize_t)one_line);
 		assert_int_equal(buf[0], 0);
-		assert_int_equal(ring_send(&tx, buf, 57, 20 * MS), -ETIMEDOUT); /* 8 B too many */
+		assert_int_equal(ring_send(&tx, buf, one_line + 1, 20 * MS), -ETIMEDOUT); /* a line too many */
 		buf[0] = 99;
-		assert_int_equal(ring_send(&tx, buf, 56, MS), 0);
-		assert_int_equal(r->head - atomic_load(&r->tail), SMALL_RING - RING_HDR);
-		for (int i = 1; i <= fit + 1; i++) {
-			assert_int_equal(ring_recv(&rx, buf, sizeof(buf), MS), i < fit ? 56 : i == fit ? 48 : 56);
-			assert_int_equal(buf[0], i <= fit ? i : 99);
+		assert_int_equal(ring_send(&tx, buf, one_line, MS), 0);
+		assert_int_equal(r->head - atomic_load(&r->tail), SMALL_RING - RING_ALIGN);
+		for (int i = 1; i <= fit; i++) {
+			assert_int_equal(ring_recv(&rx, buf, sizeof(buf), MS), i == fit - 1 ? 1 : (ssize_t)one_line);
+			assert_int_equal(buf[0], i < fit ? i : 99);
 		}
 		assert_int_equal(ring_recv(&rx, buf, sizeof(buf), 20 * MS), -ETIMEDOUT);
 		assert_int_equal(r->head, atomic_load(&r->tail));
@@ -132,7 +136,7 @@ static void test_full_and_empty(void **state)
 	}
 }
 
-/* Move an empty ring's head and tail forward by off bytes (a multiple of 8). */
+/* Move an empty ring's head and tail forward by off bytes (a multiple of RING_ALIGN). */
 static void advance(struct ring_end *tx, struct ring_end *rx, size_t off, unsigned char *scratch)
 {
 	while (off > 0) {
@@ -143,15 +147,16 @@ static void advance(struct ring_end *tx, struct ring_end *rx, size_t off, unsign
 	}
 }
 
-/* Pieces large enough for streaming stores, wrapping with a few bytes on either side of the end. */
+/* Large pieces, wrapping a few lines on either side of the end, and ending at it. */
 static void test_large_piece_wrap(void **state)
 {
 	(void)state;
 	enum { SIZE = 256 * 1024, LEN = 100 * 1024 + 3 };
+	size_t rec = (RING_HDR + LEN + RING_ALIGN - 1) / RING_ALIGN * RING_ALIGN; /* the ring bytes it takes */
 	unsigned char *in = malloc(LEN), *out = malloc(LEN + 1), *scratch = malloc(SIZE);
-	for (size_t k = 0; k <= 136; k += 8) {
-		/* payload starting k bytes before the end, then ending k bytes past it */
-		size_t heads[] = { SIZE - RING_HDR - k, SIZE + k - RING_HDR - LEN / 8 * 8 };
+	for (size_t k = RING_ALIGN; k <= 4 * RING_ALIGN; k += RING_ALIGN) {
+		/* the piece starting k bytes before the end, then ending k - RING_ALIGN bytes past it */
+		size_t heads[] = { SIZE - k, SIZE + k - RING_ALIGN - rec };
 		for (int h = 0; h < 2; h++) {
 			struct ring *r = ring_new(SIZE, false);
 			struct ring_end tx, rx;
@@ -478,6 +483,87 @@ static void test_sleepy_peers(void **state)
 }
 
 /*
+ * A peer that is busy on another CPU and answers every 100 us is waited for by
+ * spinning once the consumer has seen how long it takes: past the first few
+ * messages, the consumer goes to sleep (a voluntary context switch) for few of
+ * them. A fixed 20 us spin slept for every one, and paid a wake-up each time.
+ */
+#define BUSY_MSGS 300
+#define BUSY_WARMUP 20
+#define BUSY_GAP_NS (100 * 1000)
+
+struct busy_peer {
+	struct ring_end *tx;
+	int cpu;
+	int rc;
+};
+
+static void pin_to(int cpu)
+{
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+}
+
+static void *busy_peer_main(void *p)
+{
+	struct busy_peer *b = p;
+	unsigned char byte = 0;
+	pin_to(b->cpu);
+	for (int i = 0; i < BUSY_MSGS && !b->rc; i++) {
+		int64_t until = now_ns() + BUSY_GAP_NS;
+		while (now_ns() < until)
+			ring_cpu_relax(); /* running, not asleep: what spinning waits for */
+		b->rc = ring_send(b->tx, &byte, 1, 1000 * MS);
+	}
+	return NULL;
+}
+
+static long voluntary_switches(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_nvcsw;
+}
+
+static void test_adaptive_spins_for_busy_peer(void **state)
+{
+	(void)state;
+	cpu_set_t was;
+	int cpu[2], n = 0;
+	assert_int_equal(sched_getaffinity(0, sizeof(was), &was), 0);
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &was))
+			cpu[n++] = c;
+	if (n < 2)
+		skip(); /* one CPU: the ring rightly sleeps at once */
+	struct ring *r = ring_new(STRESS_RING, false);
+	struct ring_end tx, rx;
+	assert_int_equal(ring_end_init(&tx, r, RING_ADAPTIVE, false), 0);
+	assert_int_equal(ring_end_init(&rx, r, RING_ADAPTIVE, false), 0);
+	pin_to(cpu[0]);
+	struct busy_peer b = { .tx = &tx, .cpu = cpu[1] };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, busy_peer_main, &b), 0);
+	unsigned char byte;
+	long sleeps = 0;
+	for (int i = 0; i < BUSY_MSGS; i++) {
+		if (i == BUSY_WARMUP)
+			sleeps = -voluntary_switches();
+		assert_int_equal(ring_recv(&rx, &byte, 1, 1000 * MS), 1);
+	}
+	sleeps += voluntary_switches();
+	pthread_join(t, NULL);
+	sched_setaffinity(0, sizeof(was), &was);
+	if (sleeps >= (BUSY_MSGS - BUSY_WARMUP) / 4)
+		print_error("slept for %ld of %d messages from a busy peer\n", sleeps, BUSY_MSGS - BUSY_WARMUP);
+	assert_int_equal(b.rc, 0);
+	assert_true(sleeps < (BUSY_MSGS - BUSY_WARMUP) / 4);
+	ring_free(r, false);
+}
+
+/*
  * An injected skipped piece is caught: the ring delivers every message whole,
  * then for every other message after the first few the consumer keeps only
  * part of it, leaving the rest of its buffer as the previous message left it
@@ -736,6 +822,7 @@ int main(void)
 		cmocka_unit_test(test_stress_threads),
 		cmocka_unit_test(test_stress_processes),
 		cmocka_unit_test(test_sleepy_peers),
+		cmocka_unit_test(test_adaptive_spins_for_busy_peer),
 		cmocka_unit_test(test_skipped_piece_is_corrupt),
 		cmocka_unit_test(test_killed_peer_futex),
 		cmocka_unit_test(test_killed_peer_sem),
