@@ -128,6 +128,7 @@ static int plan_placement(const struct config *cfg, const struct placement *pl, 
 						.senders = pat == PAT_FANIN ? cfg->senders : 1,
 						.pairs = pat == PAT_PINGPONG || pat == PAT_STREAM ? cfg->pairs : 1,
 						.rate_per_s = pat == PAT_PINGPONG && !is_floor_group(ops) ? cfg->rate_per_s : 0,
+						.link = cfg->link,
 					};
 					if (plan_variants(cfg, &c, s, p, cap))
 						return -ENOMEM;

@@ -41,6 +41,7 @@ static void print_help(void)
 "       ipcbench --list                      the catalog, with properties on this host\n"
 "       ipcbench plot RESULTS.json -o DIR    charts again from saved results\n"
 "       ipcbench compare BASE.json NEW.json  side by side with ratios\n"
+"       ipcbench serve [--listen ADDR[:PORT]] [--key FILE] [--once]   side B for --peer clients\n"
 "\n"
 "what to run:\n"
 "  -a, --all            every mechanism and every model experiment\n"
@@ -72,6 +73,10 @@ static void print_help(void)
 "                       smt-sibling, same-llc, cross-llc, cross-node (those this host lacks\n"
 "                       are reported unsupported, with why)\n"
 "      --verify MODE    stream payload checks: sampled (1 in 64, default) or full\n"
+"between two hosts:\n"
+"      --peer H[:PORT]  side B on `ipcbench serve` at H (port 7650 by default); -m tcp, zmq-tcp,\n"
+"                       udp; pingpong and stream; the results hold both hosts' records\n"
+"      --key FILE       the key file the server was started with (its --key)\n"
 "output:\n"
 "      --json, --csv, --markdown   results on stdout in that format (default: a table)\n"
 "      --histograms     with --json: each latency row's merged histogram (bucket counts); -o's\n"
@@ -268,6 +273,28 @@ static void defaults(struct config *cfg, int argc, char **argv)
 	topo_default_pair(cfg->cpu, why, sizeof(why)); /* two cores sharing the LLC; one CPU: both sides share it */
 }
 
+/* --peer runs what crosses hosts, and says why it runs nothing else. */
+static int check_peer(const struct config *cfg)
+{
+	if (!cfg->peer)
+		return cfg->key_file ? usage_error("--key: goes with --peer HOST (or `ipcbench serve --key`)") : 0;
+	if (cfg->all || cfg->n_models)
+		return usage_error("--peer: runs mechanisms that cross hosts (-m tcp,zmq-tcp,udp), not --all or "
+				   "the experiments");
+	for (int i = 0; i < cfg->n_mechs; i++)
+		if (!(cfg->mechs[i]->flags & TP_CROSS_HOST))
+			return usage_error("--peer: %s works on one host only (--list: hosts no); between hosts: "
+					   "tcp, zmq-tcp, udp", cfg->mechs[i]->name);
+	if (cfg->patterns[PAT_ONEWAY])
+		return usage_error("--peer: oneway times each message on two clocks, which two hosts do not "
+				   "share; round trips (pingpong) need one clock only");
+	if (cfg->patterns[PAT_FANIN])
+		return usage_error("--peer: fanin runs its senders on one host; use pingpong or stream");
+	if (cfg->pairs > 1 || cfg->n_placements)
+		return usage_error("--peer: one pair between the two hosts; no --pairs or --placement");
+	return 0;
+}
+
 /* What the run does when flags left it open. */
 static int complete(struct config *cfg)
 {
@@ -280,6 +307,9 @@ static int complete(struct config *cfg)
 	}
 	if (cfg->pin_given && cfg->n_placements)
 		return usage_error("--pin and --placement: choose one; --placement picks the CPUs of each placement itself");
+	int rc = check_peer(cfg);
+	if (rc)
+		return rc;
 	if (!cfg->list && cfg->n_mechs == 0 && cfg->n_models == 0)
 		return usage_error("nothing to run: give --all, -m LIST (names from --list), --quick -m LIST "
 				   "or --list; see --help");
@@ -305,7 +335,7 @@ static int complete(struct config *cfg)
 	return 0;
 }
 
-enum { OPT_PIN = 256, OPT_JSON, OPT_CSV, OPT_MARKDOWN, OPT_FORCE, OPT_QUIET, OPT_VERIFY, OPT_BUDGET, OPT_PLACEMENT, OPT_RATE, OPT_SENDERS, OPT_PAIRS, OPT_HISTOGRAMS };
+enum { OPT_PIN = 256, OPT_JSON, OPT_CSV, OPT_MARKDOWN, OPT_FORCE, OPT_QUIET, OPT_VERIFY, OPT_BUDGET, OPT_PLACEMENT, OPT_RATE, OPT_SENDERS, OPT_PAIRS, OPT_HISTOGRAMS, OPT_PEER, OPT_KEY };
 
 static const struct option long_opts[] = {
 	{ "all", no_argument, NULL, 'a' },
@@ -332,6 +362,8 @@ static const struct option long_opts[] = {
 	{ "senders", required_argument, NULL, OPT_SENDERS },
 	{ "pairs", required_argument, NULL, OPT_PAIRS },
 	{ "histograms", no_argument, NULL, OPT_HISTOGRAMS },
+	{ "peer", required_argument, NULL, OPT_PEER },
+	{ "key", required_argument, NULL, OPT_KEY },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -354,6 +386,8 @@ static const char *value_form(int opt)
 	case OPT_RATE: return "round trips per second, e.g. 2000, or sweep";
 	case OPT_SENDERS: return "a whole number of senders, 2..64";
 	case OPT_PAIRS: return "a whole number of pairs, 1..32";
+	case OPT_PEER: return "the server's address, HOST or HOST:PORT";
+	case OPT_KEY: return "a key file, the one `ipcbench serve --key` was given";
 	default: return "a value";
 	}
 }
@@ -425,6 +459,8 @@ static int apply(int opt, const char *arg, struct config *cfg, bool *fmt_set)
 		cfg->rate_per_s = (double)v;
 		return 0;
 	case OPT_HISTOGRAMS: cfg->histograms = true; return 0;
+	case OPT_PEER: cfg->peer = arg; return 0;
+	case OPT_KEY: cfg->key_file = arg; return 0;
 	case OPT_PAIRS:
 		if (parse_uint(arg, 1, 32, &v))
 			return usage_error("--pairs: '%s' is not a whole number from 1 to 32", arg);

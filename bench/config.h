@@ -2,6 +2,7 @@
 #ifndef IPCBENCH_CONFIG_H
 #define IPCBENCH_CONFIG_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,11 @@ struct config {
 	bool histograms;        /* --histograms: rows carry their bucket counts on stdout too (always in -o's JSON) */
 	enum out_format format;
 	const char *out_dir;
+	const char *peer;       /* --peer HOST[:PORT]: side B on `ipcbench serve` there; NULL: both sides here */
+	const char *key_file;   /* --key FILE: the key shared with that server */
+	struct run_link *link;  /* the session with the peer, once connected (bench/peer/) */
+	json_t *peer_record;    /* results.json's "peer": the server's host record, both hosts' names */
+	const char *between;    /* "between HOST-A (ADDR) and HOST-B (ADDR)" with --peer */
 	int argc;
 	char **argv;
 };

@@ -9,6 +9,7 @@
 #include "bench.h"
 #include "config.h"
 #include "host.h"
+#include "peer/peer.h"
 #include "registry.h"
 #include "results/bundle.h"
 #include "results/compare.h"
@@ -142,6 +143,8 @@ static int run(const struct config *cfg)
 {
 	runner_install_signals();
 	host_quality_begin(cfg->cpu, cfg->quiet ? NULL : stderr); /* what about this host makes figures worse */
+	if (cfg->format == OUT_TABLE && cfg->between)
+		printf("-- %s --\n", cfg->between);
 	if (cfg->format == OUT_TABLE && cfg->n_mechs)
 		table_header(stdout);
 	struct results res;
@@ -163,6 +166,24 @@ static int run(const struct config *cfg)
 	return rc;
 }
 
+/* --peer: the session with the server lasts the run; refused or unreachable is exit status 2. */
+static int run_with_peer(struct config *cfg)
+{
+	struct peer_session s;
+	int rc = peer_connect(cfg->peer, cfg->key_file, cfg->timeout_ns, cfg->pin_given, &s);
+	if (rc)
+		return rc;
+	cfg->link = s.link;
+	cfg->peer_record = s.record;
+	cfg->between = s.between;
+	if (!cfg->quiet)
+		fprintf(stderr, "ipcbench: running %s\n", s.between);
+	rc = run(cfg);
+	peer_disconnect(&s);
+	json_decref(s.record);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	hold_std_fds();
@@ -170,6 +191,8 @@ int main(int argc, char **argv)
 		return bundle_plot_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "compare") == 0)
 		return compare_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "serve") == 0)
+		return serve_main(argc - 1, argv + 1);
 	struct config cfg;
 	int rc = cli_parse(argc, argv, &cfg);
 	if (rc)
@@ -178,5 +201,5 @@ int main(int argc, char **argv)
 		print_list(stdout);
 		return 0;
 	}
-	return run(&cfg);
+	return cfg.peer ? run_with_peer(&cfg) : run(&cfg);
 }

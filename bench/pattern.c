@@ -9,8 +9,10 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
+#include "peer/link.h"
 
 /* One side's working set for a run. */
 struct side {
@@ -102,6 +104,14 @@ static void cpu_span(struct side *s, bool end)
 	cpu_account(strcmp(s->ops->group, "process") == 0, &s->rep->cpu, end);
 }
 
+/* The other side on another host: wake this host's runner to carry a change across (run_ctl.linked). */
+static void link_notify(struct run_ctl *ctl)
+{
+	uint64_t one = 1;
+	if (ctl->linked && write(ctl->notify_fd, &one, sizeof(one)) < 0)
+		return; /* the eventfd only counts wake-ups: it cannot fill */
+}
+
 /* Wait until the peer raised its flag; polls gently, this is outside any timed span. */
 static _Atomic int *meet_flags(struct run_ctl *ctl, bool finished)
 {
@@ -119,6 +129,7 @@ static int meet(struct side *s, bool finished, int64_t timeout_ns)
 	int first = all ? 0 : s->ctl->lane, last = all ? s->ctl->lanes : s->ctl->lane + 1;
 	for (int l = first; l < last; l++)
 		atomic_store_explicit(&meet_flags(&s->ctl->all[l], finished)[s->me], 1, memory_order_release);
+	link_notify(s->ctl);
 	int64_t deadline = now_ns() + timeout_ns;
 	const struct timespec nap = { 0, 20000 };
 	for (int l = first; l < last; l++)
@@ -159,6 +170,28 @@ static int64_t gate_pass(struct side *s)
 	while (now_ns() < start)
 		spin_pause();
 	return start;
+}
+
+/*
+ * A sets a count B starts or stops at (warm_end, end_count) before it sends
+ * the message that reaches it. With B on another host the runners carry the
+ * count across, and A waits until B's host has it (seen), so that message
+ * cannot overtake it; a wait outside the timed span, bounded by the timeout.
+ */
+static int publish_count(struct side *s, _Atomic uint64_t *count, _Atomic uint64_t *seen, uint64_t v)
+{
+	atomic_store_explicit(count, v, memory_order_release);
+	if (!s->ctl->linked)
+		return 0;
+	link_notify(s->ctl);
+	int64_t deadline = now_ns() + s->c->timeout_ns;
+	const struct timespec nap = { 0, 20000 };
+	while (atomic_load_explicit(seen, memory_order_acquire) != v) {
+		if (now_ns() > deadline)
+			return side_fail(s, -ETIMEDOUT, "the peer host taking count %llu", (unsigned long long)v);
+		nanosleep(&nap, NULL);
+	}
+	return 0;
 }
 
 /* One more message moved: the runner's watchdog sees this side is alive (a relaxed store to a private line). */
@@ -350,7 +383,8 @@ static int pingpong_a(struct side *s)
 			return (int)rtt;
 	} while (now_ns() < warm_until);
 
-	atomic_store_explicit(&s->ctl->warm_end, seq + 1, memory_order_release); /* B's span starts there too */
+	if (publish_count(s, &s->ctl->warm_end, &s->ctl->seen_warm_end, seq + 1)) /* B's span starts there too */
+		return -ETIMEDOUT;
 	cpu_span(s, false);
 	int rc = pingpong_timed(s, &seq);
 	if (rc)
@@ -358,7 +392,8 @@ static int pingpong_a(struct side *s)
 	cpu_span(s, true);
 
 	/* The last round trip tells B to stop after echoing it. */
-	atomic_store_explicit(&s->ctl->end_count, seq + 1, memory_order_release);
+	if (publish_count(s, &s->ctl->end_count, &s->ctl->seen_end_count, seq + 1))
+		return -ETIMEDOUT;
 	return round_trip(s, seq, 0, &sent) < 0 ? -EPIPE : 0;
 }
 
@@ -470,7 +505,8 @@ static int stream_a(struct side *s)
 	while (!time_up(seq, warm_until))
 		if (stream_send(s, seq++))
 			return -EPIPE;
-	atomic_store_explicit(&s->ctl->warm_end, seq + 1, memory_order_release);
+	if (publish_count(s, &s->ctl->warm_end, &s->ctl->seen_warm_end, seq + 1))
+		return -ETIMEDOUT;
 	if (stream_send(s, seq++))
 		return -EPIPE;
 
@@ -480,7 +516,8 @@ static int stream_a(struct side *s)
 		if (stream_send(s, seq++))
 			return -EPIPE;
 	cpu_span(s, true);
-	atomic_store_explicit(&s->ctl->end_count, seq + 1, memory_order_release);
+	if (publish_count(s, &s->ctl->end_count, &s->ctl->seen_end_count, seq + 1))
+		return -ETIMEDOUT;
 	if (stream_send(s, seq))
 		return -EPIPE;
 	return s->ops->flags & TP_LOSSY ? stream_repeat_last(s, seq) : 0;
@@ -633,7 +670,8 @@ int side_run(const struct case_spec *c, struct run_ctl *ctl, void *st, enum tp_s
 	bool fanin = c->pattern == PAT_FANIN;
 	struct tp_params p = { .msg_bytes = c->msg_bytes, .timeout_ns = c->timeout_ns,
 			       .senders = fanin ? (unsigned)ctl->lanes : 1, .sender = fanin ? (unsigned)ctl->lane : 0,
-			       .watched = true /* run_once's watchdog ends a side that stops moving */ };
+			       .watched = true, /* run_once's watchdog ends a side that stops moving */
+			       .remote = run_link_remote(c->link) };
 	struct tp_err err = { { 0 } };
 	int rc = side_buffers(&s);
 	if (rc)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "peer/link.h"
 #include "side.h"
 
 volatile int runner_stop_signal;
@@ -35,9 +37,26 @@ void runner_install_signals(void)
 	signal(SIGPIPE, SIG_IGN);     /* a dead peer is EPIPE, handled */
 }
 
+/* Why a run with its other side on another host cannot be this case; NULL when it can. */
+static const char *remote_unsupported(const struct case_spec *c)
+{
+	if (!(c->ops->flags & TP_CROSS_HOST) || strcmp(c->ops->group, "process") != 0)
+		return "works on one host only (--list: hosts no); between hosts: tcp, zmq-tcp, udp";
+	if (c->pattern != PAT_PINGPONG && c->pattern != PAT_STREAM)
+		return "runs pingpong and stream between hosts: oneway needs one clock, fanin one host";
+	if (c->pairs > 1)
+		return "runs one pair between hosts (no --pairs)";
+	return NULL;
+}
+
 bool case_unsupported(const struct case_spec *c, char *reason, size_t reason_len)
 {
 	const struct transport_ops *ops = c->ops;
+	const char *remote_why = c->link ? remote_unsupported(c) : NULL;
+	if (remote_why) {
+		snprintf(reason, reason_len, "%s %s", ops->name, remote_why);
+		return true;
+	}
 	if (c->placement_why) {
 		snprintf(reason, reason_len, "placement %s: %s", c->placement, c->placement_why);
 		return true;
@@ -227,7 +246,8 @@ static void kill_all(struct child *ch, int n)
 #define STALL_SLACK_NS (250 * 1000000LL)
 
 struct watchdog {
-	const struct run_ctl *ctl; /* lane 0 of ctl->lanes */
+	struct run_ctl *ctl; /* lane 0 of ctl->lanes */
+	struct run_link *link; /* the other side on another host: its control connection is watched too */
 	int64_t limit_ns;
 	uint64_t last;
 	int64_t since_ns;
@@ -263,12 +283,17 @@ static bool stalled(struct watchdog *w, int64_t *next)
 static int watch(struct child *ch, int n, int64_t deadline, struct watchdog *w)
 {
 	for (;;) {
-		struct pollfd pfd[RUN_MAX_CHILDREN];
+		struct pollfd pfd[RUN_MAX_CHILDREN + 2];
 		int live = 0, blind = 0;
+		nfds_t nfds = (nfds_t)n;
 		for (int i = 0; i < n; i++) {
 			pfd[i] = (struct pollfd){ .fd = ch[i].done ? -1 : ch[i].pidfd, .events = POLLIN };
 			live += !ch[i].done;
 			blind += !ch[i].done && ch[i].pidfd < 0;
+		}
+		if (w->link) { /* the other host's messages, and this host's side raising a flag */
+			pfd[nfds++] = (struct pollfd){ .fd = w->link->fd, .events = POLLIN };
+			pfd[nfds++] = (struct pollfd){ .fd = w->ctl->notify_fd, .events = POLLIN };
 		}
 		if (!live)
 			return 0;
@@ -282,8 +307,10 @@ static int watch(struct child *ch, int n, int64_t deadline, struct watchdog *w)
 			return -ETIMEDOUT;
 		ms = ms ? ms : 1;
 		/* Without pidfds (old kernels, valgrind) look at the children every 2 ms. */
-		if (poll(pfd, (nfds_t)n, blind && ms > 2 ? 2 : ms) < 0 && errno != EINTR)
+		if (poll(pfd, nfds, blind && ms > 2 ? 2 : ms) < 0 && errno != EINTR)
 			return -errno;
+		if (w->link && (pfd[n].revents || pfd[n + 1].revents) && link_relay(w->link, w->ctl))
+			return -ECONNRESET; /* the other side failed, or its host is gone */
 		for (int i = 0; i < n; i++) {
 			if (ch[i].done)
 				continue;
@@ -430,6 +457,8 @@ static int fork_run(struct run_kids *k, const struct case_spec *c, struct run_ct
 	pid_t runner = getpid();
 	bool fanin = c->pattern == PAT_FANIN;
 	int rc = 0;
+	if (c->link) /* the other side runs on its own host */
+		return fork_kid(k, runner, c, ctl, st[0], c->link->here);
 	for (int l = 0; l < ctl->lanes && rc == 0; l++) {
 		if (in_threads) {
 			rc = fork_kid(k, runner, c, &ctl[l], NULL, -1);
@@ -448,7 +477,7 @@ static int fork_run(struct run_kids *k, const struct case_spec *c, struct run_ct
 static int setup_states(const struct case_spec *c, int lanes, void **st, struct rep_result *out)
 {
 	struct tp_params p = { .msg_bytes = c->msg_bytes, .timeout_ns = c->timeout_ns,
-			       .senders = c->pattern == PAT_FANIN ? (unsigned)lanes : 1 };
+			       .senders = c->pattern == PAT_FANIN ? (unsigned)lanes : 1, .remote = run_link_remote(c->link) };
 	int n = c->pattern == PAT_FANIN ? 1 : lanes;
 	for (int l = 0; l < n; l++) {
 		struct tp_err err = { { 0 } };
@@ -486,6 +515,24 @@ static void note_ends(struct run_kids *k, struct run_ctl *ctl, bool in_threads, 
 	}
 }
 
+/*
+ * A run whose other side is on another host (case_spec.link): the eventfd
+ * this host's side wakes the runner with, and the case agreed with the other
+ * host after this host's setup (setup_rc), which is also its answer.
+ */
+static int link_begin(const struct case_spec *c, struct run_ctl *ctl, int setup_rc, struct rep_result *out)
+{
+	ctl->linked = 1;
+	ctl->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ctl->notify_fd < 0 && setup_rc == 0) {
+		setup_rc = -errno;
+		snprintf(out->reason, sizeof(out->reason), "runner: eventfd: %s", strerror(errno));
+	}
+	char why[sizeof(out->reason)];
+	snprintf(why, sizeof(why), "%s", out->reason);
+	return link_open(c->link, c, setup_rc, why, out->reason, sizeof(out->reason));
+}
+
 int run_once(const struct case_spec *c, struct rep_result *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -504,6 +551,8 @@ int run_once(const struct case_spec *c, struct rep_result *out)
 		cause[l] = -1; /* a side killed by someone else is why its peer failed, not the other way */
 	if (rc == 0 && !in_threads)
 		rc = setup_states(c, lanes, st, out);
+	if (c->link && k)
+		rc = link_begin(c, ctl, rc, out);
 	if (rc == 0 && (rc = fork_run(k, c, ctl, st, in_threads)))
 		snprintf(out->reason, sizeof(out->reason), "fork: %s", strerror(-rc));
 	if (rc) {
@@ -513,12 +562,17 @@ int run_once(const struct case_spec *c, struct rep_result *out)
 	}
 	/* Attach, warmup, the timed span, and the final meet each get their share. */
 	int64_t deadline = now_ns() + c->warmup_ns + c->duration_ns + 4 * c->timeout_ns;
-	struct watchdog w = { .ctl = ctl, .limit_ns = c->timeout_ns + STALL_SLACK_NS, .since_ns = now_ns() };
+	struct watchdog w = { .ctl = ctl, .link = c->link, .limit_ns = c->timeout_ns + STALL_SLACK_NS,
+			      .since_ns = now_ns() };
 	rc = watch(k->ch, k->n, deadline, &w);
 	kill_all(k->ch, k->n);
 	note_ends(k, ctl, in_threads, rc, w.limit_ns, cause);
+	if (c->link && link_close(c->link, ctl, c->timeout_ns, rc != 0 || ctl->side[c->link->here].failed))
+		cause[0] = TP_SIDE_B; /* B, or its host, failed first: its reason is the row's */
 	collect(c, ctl, cause, out);
 out:
+	if (ctl->linked && ctl->notify_fd >= 0)
+		close(ctl->notify_fd);
 	for (int l = 0; l < lanes; l++)
 		if (st[l]) {
 			c->ops->teardown(st[l]);

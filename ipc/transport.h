@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 /*
@@ -79,6 +80,30 @@ struct tp_err {
 int tp_fail(struct tp_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Between two hosts (ipcbench serve and --peer, TP_CROSS_HOST only): each host
+ * sets up and attaches its own side only. Addresses are numeric, IPv4 or IPv6.
+ * Setup binds what this side needs on `here` (port 0) and sets port_here; the
+ * runner carries it across, so the other host knows it as port_peer. Side A's
+ * host sets up first: B's setup already knows A's port, A's attach B's.
+ */
+struct tp_remote {
+	enum tp_side side;  /* the one side this host runs */
+	char here[64];      /* this host's address facing the peer */
+	char peer[64];      /* the other host's address */
+	unsigned port_here; /* set by setup: where the other side connects or sends to; 0 for nowhere */
+	unsigned port_peer; /* the other host's port_here; 0 while unknown */
+};
+
+/** A numeric address (tp_remote.here or .peer) and a port as a socket address; 0 or -EINVAL. */
+int tp_remote_addr(const char *host, unsigned port, struct sockaddr_storage *ss, socklen_t *len);
+
+/** The port a bound socket got; 0 when it cannot say. */
+unsigned tp_bound_port(int fd);
+
+/** Is the connected socket fd's other end at the numeric address host? */
+bool tp_from_host(int fd, const char *host);
+
 /* Per-run parameters the runner hands to setup. */
 struct tp_params {
 	size_t msg_bytes;   /* every message of this run has exactly this size */
@@ -93,6 +118,7 @@ struct tp_params {
 	 * directly): sockets bound each wait with SO_RCVTIMEO/SO_SNDTIMEO.
 	 */
 	bool watched;
+	struct tp_remote *remote; /* the other side on another host; NULL: both here, over loopback */
 };
 
 struct transport_ops {

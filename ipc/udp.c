@@ -1,4 +1,4 @@
-/* udp: UDP datagrams over 127.0.0.1, two sockets connected to each other. */
+/* udp: UDP datagrams over 127.0.0.1 (or to a peer host), two sockets connected to each other. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -81,13 +81,66 @@ static void udp_close_all(struct udp_state *us)
 	fd_close(&us->fd[1]);
 }
 
+/* As large a receive buffer as net.core.rmem_max allows; only ever raised. */
+static void udp_raise_rcvbuf(int fd)
+{
+	int rcvbuf = udp_rcvbuf_request((long)host_read_limit(UDP_RMEM_MAX_PATH)), now = 0;
+	socklen_t len = sizeof(now);
+	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &now, &len);
+	if (rcvbuf > now / 2)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+}
+
+static int udp_check_rcvbuf(int fd, size_t msg_bytes, struct tp_err *err)
+{
+	int got = 0;
+	socklen_t len = sizeof(got);
+	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len);
+	if (udp_truesize(msg_bytes) * UDP_QUEUE_MIN > (size_t)got)
+		return tp_fail(err, ENOBUFS, "udp: SO_RCVBUF is %d B, too small for %d datagrams of %zu B; "
+			       "raise net.core.rmem_max", got, UDP_QUEUE_MIN, msg_bytes);
+	return 0;
+}
+
+/* Connect this host's one socket to the other host's (whose port the runner carried across). */
+static int udp_connect_peer(int fd, const struct tp_remote *r, struct tp_err *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (!r->port_peer || tp_remote_addr(r->peer, r->port_peer, &ss, &len))
+		return tp_fail(err, EINVAL, "udp: no address of the peer to connect to (%s:%u)", r->peer, r->port_peer);
+	if (connect(fd, (struct sockaddr *)&ss, len))
+		return tp_fail(err, errno, "udp: connect to %s:%u failed: %m", r->peer, r->port_peer);
+	return 0;
+}
+
+/* Between two hosts: this side's socket only, bound on this host's address; B's host connects it now. */
+static int udp_setup_remote(struct udp_state *us, const struct tp_params *p, struct tp_err *err)
+{
+	struct tp_remote *r = p->remote;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (tp_remote_addr(r->here, 0, &ss, &len))
+		return tp_fail(err, EINVAL, "udp: '%s' is not a numeric address to bind to", r->here);
+	int fd = us->fd[r->side] = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return tp_fail(err, errno, "udp: socket(SOCK_DGRAM) failed: %m");
+	if (bind(fd, (struct sockaddr *)&ss, len))
+		return tp_fail(err, errno, "udp: bind to %s port 0 failed: %m", r->here);
+	r->port_here = tp_bound_port(fd);
+	udp_raise_rcvbuf(fd);
+	int rc = r->side == TP_SIDE_B ? udp_connect_peer(fd, r, err) : 0;
+	return rc ? rc : udp_check_rcvbuf(fd, p->msg_bytes, err);
+}
+
 static int udp_setup(void *st, const struct tp_params *p, struct tp_err *err)
 {
 	struct udp_state *us = st;
 	struct sockaddr_in addr[2];
 	us->fd[0] = us->fd[1] = -1;
 	us->opened = 1;
-	int rcvbuf = udp_rcvbuf_request((long)host_read_limit(UDP_RMEM_MAX_PATH));
+	if (p->remote)
+		return udp_setup_remote(us, p, err);
 	for (int i = 0; i < 2; i++) {
 		socklen_t len = sizeof(addr[i]);
 		addr[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -98,24 +151,14 @@ static int udp_setup(void *st, const struct tp_params *p, struct tp_err *err)
 		if (bind(us->fd[i], (struct sockaddr *)&addr[i], sizeof(addr[i])) ||
 		    getsockname(us->fd[i], (struct sockaddr *)&addr[i], &len))
 			return tp_fail(err, errno, "udp: bind to 127.0.0.1 port 0 failed: %m; is the loopback interface up?");
-		int now = 0;
-		len = sizeof(now);
-		getsockopt(us->fd[i], SOL_SOCKET, SO_RCVBUF, &now, &len);
-		if (rcvbuf > now / 2) /* only ever raise it */
-			setsockopt(us->fd[i], SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+		udp_raise_rcvbuf(us->fd[i]);
 	}
 	/* Connected both ways: only the peer may send, and send/recv need no address. */
 	for (int i = 0; i < 2; i++)
 		if (connect(us->fd[i], (struct sockaddr *)&addr[1 - i], sizeof(addr[1 - i])))
 			return tp_fail(err, errno, "udp: connect to 127.0.0.1:%u failed: %m",
 				       (unsigned)ntohs(addr[1 - i].sin_port));
-	int got = 0;
-	socklen_t len = sizeof(got);
-	getsockopt(us->fd[1], SOL_SOCKET, SO_RCVBUF, &got, &len);
-	if (udp_truesize(p->msg_bytes) * UDP_QUEUE_MIN > (size_t)got)
-		return tp_fail(err, ENOBUFS, "udp: SO_RCVBUF is %d B, too small for %d datagrams of %zu B; "
-			       "raise net.core.rmem_max", got, UDP_QUEUE_MIN, p->msg_bytes);
-	return 0;
+	return udp_check_rcvbuf(us->fd[1], p->msg_bytes, err);
 }
 
 static int udp_attach(void *st, void *end, enum tp_side side, const struct tp_params *p, struct tp_err *err)
@@ -125,7 +168,10 @@ static int udp_attach(void *st, void *end, enum tp_side side, const struct tp_pa
 	ue->fd = us->fd[side];
 	us->fd[side] = -1;
 	udp_close_all(us);
-	int rc = fd_blocking(ue->fd, p);
+	int rc = p->remote && side == TP_SIDE_A ? udp_connect_peer(ue->fd, p->remote, err) : 0;
+	if (rc)
+		return rc;
+	rc = fd_blocking(ue->fd, p);
 	return rc ? tp_fail(err, -rc, "udp: blocking waits: %s", strerror(-rc)) : 0;
 }
 
@@ -153,7 +199,7 @@ static void udp_teardown(void *st)
 const struct transport_ops udp_ops = {
 	.name = "udp",
 	.group = "process",
-	.summary = "UDP datagrams over 127.0.0.1, two sockets connected both ways, SO_RCVBUF raised to "
+	.summary = "UDP datagrams over 127.0.0.1 (or to --peer), two sockets connected both ways, SO_RCVBUF raised to "
 		   "net.core.rmem_max; no flow control: a dropped datagram fails the row as lost; blocking "
 		   "send()/recv(), one call per wait; the watchdog bounds them",
 	.flags = TP_BOUNDARIES | TP_CROSS_HOST | TP_LOSSY,

@@ -1,11 +1,14 @@
 /* zmq: ZeroMQ PAIR sockets over ipc:// (abstract), tcp:// (loopback) and inproc:// (threads). */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "../bench/clock.h"
@@ -34,6 +37,7 @@
 #define ZMQT_HWM_MSGS 1000             /* libzmq's default, set so a new default cannot move it */
 #define ZMQT_QUEUE_BYTES (4u << 20)    /* but never more than this much payload queued per socket */
 #define ZMQT_IO_THREADS 1
+#define ZMQT_REMOTE_RECONNECT_MS 10    /* between two hosts: how soon A's connect retries while B has not bound */
 
 /* zmqt_rendezvous is where side B publishes the endpoint A connects to. */
 struct zmqt_rendezvous {
@@ -98,12 +102,43 @@ static int zmqt_setup_ipc(void *st, const struct tp_params *p, struct tp_err *er
 	return zmqt_setup(st, "ipc://@", err);
 }
 
+/* "tcp://host:port", IPv6 in brackets. */
+static void zmqt_tcp_endpoint(char *buf, size_t len, const char *host, unsigned port)
+{
+	bool v6 = strchr(host, ':') != NULL;
+	snprintf(buf, len, "tcp://%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+/*
+ * Between two hosts B's host names its port before B binds, for the runner to
+ * carry across: a port the kernel hands out for a moment and takes back here
+ * (a socket that was only bound leaves no TIME_WAIT). A's host binds nothing.
+ */
+static int zmqt_reserve_port(struct zmqt_state *zs, struct tp_remote *r, struct tp_err *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (tp_remote_addr(r->here, 0, &ss, &len))
+		return tp_fail(err, EINVAL, "zmq: '%s' is not a numeric address to bind to", r->here);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len)) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return tp_fail(err, e, "zmq: cannot find a free port on %s: %s", r->here, strerror(e));
+	}
+	r->port_here = tp_bound_port(fd);
+	close(fd);
+	zmqt_tcp_endpoint(zs->bind_to, sizeof(zs->bind_to), r->here, r->port_here);
+	return 0;
+}
+
 static int zmqt_setup_tcp(void *st, const struct tp_params *p, struct tp_err *err)
 {
 	struct zmqt_state *zs = st;
-	(void)p;
 	snprintf(zs->bind_to, sizeof(zs->bind_to), "tcp://127.0.0.1:*");
-	return zmqt_setup(zs, NULL, err);
+	int rc = p->remote && p->remote->side == TP_SIDE_B ? zmqt_reserve_port(zs, p->remote, err) : 0;
+	return rc ? rc : zmqt_setup(zs, NULL, err);
 }
 
 static int zmqt_setup_inproc(void *st, const struct tp_params *p, struct tp_err *err)
@@ -163,6 +198,10 @@ static int zmqt_attach(void *st, void *end, enum tp_side side, const struct tp_p
 	if (zmqt_set_int(ze->sock, ZMQ_LINGER, 0) || zmqt_set_int(ze->sock, ZMQ_SNDHWM, (int)hwm) ||
 	    zmqt_set_int(ze->sock, ZMQ_RCVHWM, (int)hwm) || zmqt_timeouts(ze, p->timeout_ns))
 		return zmqt_fail(err, "zmq_setsockopt");
+	const struct tp_remote *r = p->remote;
+	if (r && (zmqt_set_int(ze->sock, ZMQ_IPV6, strchr(r->here, ':') != NULL) ||
+		  zmqt_set_int(ze->sock, ZMQ_RECONNECT_IVL, ZMQT_REMOTE_RECONNECT_MS)))
+		return zmqt_fail(err, "zmq_setsockopt");
 	if (side == TP_SIDE_B) {
 		size_t len = sizeof(zs->rv->endpoint);
 		if (zmq_bind(ze->sock, zs->bind_to))
@@ -173,7 +212,10 @@ static int zmqt_attach(void *st, void *end, enum tp_side side, const struct tp_p
 		atomic_store_explicit(&zs->rv->bound, 1, memory_order_release);
 		return 0;
 	}
-	int rc = zmqt_await_bind(zs, p->timeout_ns, err);
+	/* Between two hosts B may bind after A connects: libzmq retries every ZMQT_REMOTE_RECONNECT_MS. */
+	if (r)
+		zmqt_tcp_endpoint(zs->rv->endpoint, sizeof(zs->rv->endpoint), r->peer, r->port_peer);
+	int rc = r ? 0 : zmqt_await_bind(zs, p->timeout_ns, err);
 	if (rc)
 		return rc;
 	if (zmq_connect(ze->sock, zs->rv->endpoint))
@@ -253,7 +295,7 @@ const struct transport_ops zmq_ipc_ops = {
 const struct transport_ops zmq_tcp_ops = {
 	.name = "zmq-tcp",
 	.group = "process",
-	.summary = "ZeroMQ PAIR/PAIR over tcp://127.0.0.1 (TCP_NODELAY); 1 I/O thread per side on its "
+	.summary = "ZeroMQ PAIR/PAIR over tcp://127.0.0.1 or to --peer (TCP_NODELAY); 1 I/O thread per side on its "
 		   "CPU; HWM min(1000 msgs, 4 MiB); blocking calls with SNDTIMEO/RCVTIMEO",
 	.flags = TP_BOUNDARIES | TP_CROSS_HOST,
 	.patterns = TP_POINT_TO_POINT | TP_FANIN, /* fanin: PUSH into PULL */

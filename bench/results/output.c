@@ -153,9 +153,12 @@ json_t *results_json(const struct config *cfg, const struct results *res)
 			json_object_set_new(o, "histogram", hgrm_buckets_json(res->rows[i].pooled));
 		json_array_append_new(rows, o);
 	}
-	return json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:O}", "tool", "ipcbench", "version",
-			 IPCBENCH_VERSION, "schema", 1, "run", run, "host", host_json(cfg->cpu), "config",
-			 config_json(cfg, res), "results", rows, "models", res->models);
+	json_t *doc = json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:O}", "tool", "ipcbench", "version",
+				IPCBENCH_VERSION, "schema", 1, "run", run, "host", host_json(cfg->cpu), "config",
+				config_json(cfg, res), "results", rows, "models", res->models);
+	if (doc && cfg->peer_record) /* --peer: side B's host, beside this one (side A's) */
+		json_object_set(doc, "peer", cfg->peer_record);
+	return doc;
 }
 
 /* --- CSV: the result objects flattened, keys joined by '_' --- */

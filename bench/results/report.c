@@ -362,6 +362,18 @@ static void warnings_list(const json_t *doc, const json_t *warnings, FILE *out)
 	}
 }
 
+/* --peer: the rows ran between two hosts; this host (above) ran side A, the server side B. */
+static void peer_line(const json_t *peer, FILE *out)
+{
+	if (!json_is_object(peer))
+		return;
+	const json_t *b = json_object_get(peer, "host"), *a = json_object_get(peer, "client");
+	double ncpu = doc_num(b, "ncpu");
+	fprintf(out, "- **Between two hosts:** side A on %s (%s), side B on %s (%s): %s, %.0f CPUs, Linux %s\n",
+		doc_str(a, "hostname"), doc_str(a, "address"), doc_str(peer, "hostname"), doc_str(peer, "address"),
+		doc_str(b, "cpu_model"), isfinite(ncpu) ? ncpu : 0, doc_str(b, "kernel"));
+}
+
 static void host_section(const json_t *doc, FILE *out)
 {
 	const json_t *host = json_object_get(doc, "host"), *cfg = json_object_get(doc, "config");
@@ -371,6 +383,7 @@ static void host_section(const json_t *doc, FILE *out)
 	fprintf(out, "- **CPU:** %s, %.0f online, %s; memory %.1f GiB\n", doc_str(host, "cpu_model"),
 		isfinite(ncpu) ? ncpu : 0, doc_str(host, "machine"), isfinite(mem) ? mem / (1 << 30) : 0.0);
 	fprintf(out, "- **Kernel:** Linux %s\n", doc_str(host, "kernel"));
+	peer_line(json_object_get(doc, "peer"), out);
 	fprintf(out, "- **Build:** ipcbench %s, git %s, %s build, %s; libzmq %s\n", doc_str(doc, "version"),
 		doc_str(host, "git_rev"), doc_str(host, "build_type"), doc_str(host, "compiler"), doc_str(host, "libzmq"));
 	fputs("- **IPC limits here:** ", out);

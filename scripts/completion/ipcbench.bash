@@ -63,7 +63,8 @@ _ipcbench()
 	COMPREPLY=()
 
 	local sub=""
-	((COMP_CWORD > 1)) && [[ ${COMP_WORDS[1]} == plot || ${COMP_WORDS[1]} == compare ]] && sub=${COMP_WORDS[1]}
+	((COMP_CWORD > 1)) && [[ ${COMP_WORDS[1]} == plot || ${COMP_WORDS[1]} == compare || ${COMP_WORDS[1]} == serve ]] &&
+		sub=${COMP_WORDS[1]}
 
 	case $sub in
 	plot)
@@ -76,6 +77,14 @@ _ipcbench()
 				_ipcbench_files "*.json"
 			fi
 			;;
+		esac
+		return 0
+		;;
+	serve)
+		case $prev in
+		--listen) ;; # an address of the user's own
+		--key) _ipcbench_files "" ; COMPREPLY+=($(compgen -f -- "$cur")) ;;
+		*) COMPREPLY=($(compgen -W "--listen --key --once -h --help" -- "$cur")) ;;
 		esac
 		return 0
 		;;
@@ -122,6 +131,14 @@ _ipcbench()
 		_ipcbench_files ""
 		return 0
 		;;
+	--key)
+		_ipcbench_files ""
+		COMPREPLY+=($(compgen -f -- "$cur"))
+		return 0
+		;;
+	--peer)
+		return 0 # a host of the user's own
+		;;
 	-d | --duration | -w | --warmup | -t | --timeout | --budget | -r | --reps | --senders | --pairs)
 		return 0 # a value of the user's own
 		;;
@@ -132,10 +149,10 @@ _ipcbench()
 		opts=$(_ipcbench_options "$tool")
 		[[ -n $opts ]] || opts="-a --all -m --mechanisms -p --patterns -s --sizes -q --quick -d --duration
 			--budget -w --warmup -r --reps -t --timeout --pin --rate --senders --pairs --placement
-			--verify --json --csv --markdown -o --output --force --quiet -l --list -h --help -V --version"
+			--verify --peer --key --json --csv --markdown -o --output --force --quiet -l --list -h --help -V --version"
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 	elif ((COMP_CWORD == 1)); then
-		COMPREPLY=($(compgen -W "plot compare" -- "$cur"))
+		COMPREPLY=($(compgen -W "plot compare serve" -- "$cur"))
 	fi
 	return 0
 }

@@ -241,10 +241,11 @@ static char *flags_of(const char *help)
 	return list;
 }
 
-/* The --help of the binary, of `plot` and of `compare`, joined. */
+/* The --help of the binary, of `plot`, of `compare` and of `serve`, joined. */
 static char *all_help(void)
 {
-	static const char *const cmds[][3] = { { "--help" }, { "plot", "--help" }, { "compare", "--help" } };
+	static const char *const cmds[][3] = { { "--help" }, { "plot", "--help" }, { "compare", "--help" },
+					       { "serve", "--help" } };
 	size_t cap = 1, len = 0;
 	char *all = calloc(1, 1);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
