@@ -113,14 +113,19 @@ static int pin_self(int cpu)
 	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) ? -EINVAL : 0;
 }
 
-/* The start of every child: die with the runner, take default signal handling. */
-static void child_prologue(pid_t runner)
+pid_t fork_child(void)
 {
+	pid_t parent = getpid();
+	fflush(NULL); /* a child must not flush its parent's buffers a second time */
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != runner) /* the runner died before prctl took effect */
+	if (getppid() != parent) /* the parent died before prctl took effect */
 		_exit(1);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	return 0;
 }
 
 static void note_failure(struct side_report *rep, const char *fmt, const char *arg)
@@ -181,14 +186,11 @@ static int host_threads(const struct case_spec *c, struct run_ctl *ctl)
 	return ctl->side[0].failed || ctl->side[1].failed;
 }
 
-static pid_t spawn_child(pid_t runner, const struct case_spec *c, struct run_ctl *ctl, void *st,
-			 int side)
+static pid_t spawn_child(const struct case_spec *c, struct run_ctl *ctl, void *st, int side)
 {
-	fflush(NULL); /* a child must not flush the runner's buffers a second time */
-	pid_t pid = fork();
+	pid_t pid = fork_child();
 	if (pid != 0)
 		return pid;
-	child_prologue(runner);
 	if (side < 0)
 		_exit(host_threads(c, ctl));
 	if (pin_self(c->cpu[side])) {
@@ -433,12 +435,11 @@ struct run_kids {
 	int n;
 };
 
-static int fork_kid(struct run_kids *k, pid_t runner, const struct case_spec *c, struct run_ctl *ctl, void *st,
-		    int side)
+static int fork_kid(struct run_kids *k, const struct case_spec *c, struct run_ctl *ctl, void *st, int side)
 {
 	int i = k->n;
 	k->ch[i] = (struct child){ .pidfd = -1 };
-	k->ch[i].pid = spawn_child(runner, c, ctl, st, side);
+	k->ch[i].pid = spawn_child(c, ctl, st, side);
 	if (k->ch[i].pid < 0)
 		return -errno;
 	k->ch[i].pidfd = pidfd_of(k->ch[i].pid);
@@ -454,22 +455,21 @@ static int fork_kid(struct run_kids *k, pid_t runner, const struct case_spec *c,
  */
 static int fork_run(struct run_kids *k, const struct case_spec *c, struct run_ctl *ctl, void **st, bool in_threads)
 {
-	pid_t runner = getpid();
 	bool fanin = c->pattern == PAT_FANIN;
 	int rc = 0;
 	if (c->link) /* the other side runs on its own host */
-		return fork_kid(k, runner, c, ctl, st[0], c->link->here);
+		return fork_kid(k, c, ctl, st[0], c->link->here);
 	for (int l = 0; l < ctl->lanes && rc == 0; l++) {
 		if (in_threads) {
-			rc = fork_kid(k, runner, c, &ctl[l], NULL, -1);
+			rc = fork_kid(k, c, &ctl[l], NULL, -1);
 			continue;
 		}
-		rc = fork_kid(k, runner, c, &ctl[l], st[fanin ? 0 : l], TP_SIDE_A);
+		rc = fork_kid(k, c, &ctl[l], st[fanin ? 0 : l], TP_SIDE_A);
 		if (rc == 0 && !fanin)
-			rc = fork_kid(k, runner, c, &ctl[l], st[l], TP_SIDE_B);
+			rc = fork_kid(k, c, &ctl[l], st[l], TP_SIDE_B);
 	}
 	if (rc == 0 && fanin && !in_threads)
-		rc = fork_kid(k, runner, c, &ctl[0], st[0], TP_SIDE_B);
+		rc = fork_kid(k, c, &ctl[0], st[0], TP_SIDE_B);
 	return rc;
 }
 

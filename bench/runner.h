@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "case.h"
 #include "hist.h"
@@ -42,6 +43,14 @@ bool case_unsupported(const struct case_spec *c, char *reason, size_t reason_len
  * @return 0, or -EINTR when SIGINT/SIGTERM arrived (the children are gone).
  */
 int run_once(const struct case_spec *c, struct rep_result *out);
+
+/**
+ * fork() for every child of ipcbench (a run's sides, an experiment's helpers):
+ * stdio is flushed first, so no buffer is written twice; in the child, it dies
+ * with its parent (PR_SET_PDEATHSIG) and takes default SIGINT/SIGTERM.
+ * Returns what fork() returns.
+ */
+pid_t fork_child(void);
 
 /* Set by the SIGINT/SIGTERM handler; runner loops stop when it is non-zero. */
 extern volatile int runner_stop_signal;

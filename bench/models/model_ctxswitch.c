@@ -16,6 +16,7 @@
 #include "model.h"
 #include "model_util.h"
 #include "parse.h"
+#include "runner.h"
 
 #define CTX_VARIANT_SHARE 0.22  /* of the budget, for each of the four variants */
 #define CTX_MAX_SAMPLES 2000000
@@ -159,7 +160,7 @@ static int ctx_host(struct ctx_run *r)
 	pid_t pid = -1;
 	pthread_t t;
 	if (r->mode == CTX_PROCESS) {
-		pid = mu_fork(); /* inherits the pinning */
+		pid = fork_child(); /* inherits the pinning */
 		if (pid == 0) {
 			close(r->ab[1]);
 			close(r->ba[0]);
@@ -213,7 +214,7 @@ static int ctx_variant(struct ctx_run *r, struct tp_err *err)
 	hist_init(&r->sh->clock);
 	hist_init(&r->sh->overhead);
 	hist_init(&r->sh->rtt);
-	pid_t pid = mu_fork();
+	pid_t pid = fork_child();
 	if (pid == 0)
 		_exit(ctx_host(r));
 	if (pid < 0)

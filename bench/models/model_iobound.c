@@ -155,7 +155,7 @@ static int io_round(bool threads, int w, struct io_shared *s, int64_t window_ns,
 			args[n] = (struct io_thread_arg){ s, n };
 			rc = -pthread_create(&tids[n], NULL, io_thread, &args[n]);
 		} else {
-			pids[n] = mu_fork();
+			pids[n] = fork_child();
 			if (pids[n] == 0) {
 				close(fds[0][1]); /* a child holding a write end would keep go and quit from ever closing */
 				close(fds[1][1]);

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "model.h"
 #include "model_util.h"
+#include "runner.h"
 
 #define ISO_BEFORE 1
 #define ISO_WRITTEN 2
@@ -60,7 +61,7 @@ static json_t *iso_status_json(int status)
 static int iso_in_child(void (*body)(void *), void *arg, const char *what, int64_t timeout_ns, int *status,
 			struct tp_err *err)
 {
-	pid_t pid = mu_fork();
+	pid_t pid = fork_child();
 	if (pid == 0) {
 		body(arg);
 		_exit(0);
@@ -225,7 +226,7 @@ static json_t *iso_fds(int64_t timeout_ns, struct tp_err *err)
 		tp_fail(err, errno, "isolation: pipe2: %m; raise the open-file limit (ulimit -n)");
 		return NULL;
 	}
-	pid_t pid = mu_fork();
+	pid_t pid = fork_child();
 	if (pid == 0)
 		_exit(close(pp[0]) == 0 && fcntl(pp[0], F_GETFD) < 0 ? 0 : 1);
 	int status = 0, rc = pid < 0 ? -errno : mu_wait(pid, &status, timeout_ns);

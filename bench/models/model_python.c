@@ -144,7 +144,7 @@ static int py_spawn(char *const argv[], int64_t deadline_ns, struct py_child *c)
 		close(out[1]);
 		return rc;
 	}
-	pid_t pid = mu_fork();
+	pid_t pid = fork_child();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)

@@ -246,7 +246,7 @@ static json_t *race_fork(uint64_t n, int64_t timeout_ns, struct tp_err *err)
 	}
 	memset(rep, 0, sizeof(*rep));
 	volatile uint64_t counter = 0; /* private: after fork, parent and child each have one */
-	pid_t pid = mu_fork();
+	pid_t pid = fork_child();
 	if (pid == 0) {
 		for (uint64_t i = 0; i < n; i++) {
 			counter = counter + 1;

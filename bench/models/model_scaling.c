@@ -16,6 +16,7 @@
 #include "model.h"
 #include "model_util.h"
 #include "parse.h"
+#include "runner.h"
 
 #define SCALE_MAX_WORKERS 256
 #define SCALE_REPS 3
@@ -73,7 +74,7 @@ static int scale_job(bool threads, int w, uint64_t iters, struct scale_part *par
 		if (threads) {
 			rc = -pthread_create(&tids[n], NULL, scale_thread, &parts[n]);
 		} else {
-			pids[n] = mu_fork();
+			pids[n] = fork_child();
 			if (pids[n] == 0) {
 				scale_thread(&parts[n]);
 				_exit(0);

@@ -16,6 +16,7 @@
 #include "model.h"
 #include "model_util.h"
 #include "parse.h"
+#include "runner.h"
 
 #define SPAWN_HEAP_BYTES ((size_t)256 << 20)
 #define SPAWN_HEAP_QUICK_BYTES ((size_t)64 << 20)
@@ -223,7 +224,7 @@ static int spawn_memory_process(int k, int64_t timeout_ns, double *anon_per, dou
 	pid_t pids[SPAWN_IDLE];
 	int n = 0, rc = 0;
 	for (; n < k; n++) {
-		pids[n] = mu_fork();
+		pids[n] = fork_child();
 		if (pids[n] == 0) {
 			close(go[1]);
 			close(ready[0]);

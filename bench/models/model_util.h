@@ -13,13 +13,6 @@
 #include "hist.h"
 
 /**
- * fork() for an experiment's helper child. In the child: dies with its parent
- * (PR_SET_PDEATHSIG), default SIGINT/SIGTERM. Returns what fork() returns;
- * stdio is flushed first so no buffer is written twice.
- */
-pid_t mu_fork(void);
-
-/**
  * Reap pid, waiting at most timeout_ns (a pidfd poll bounds the wait). On
  * timeout the child is killed with SIGKILL and reaped.
  * @return 0 with *status set, -ETIMEDOUT, or another negative errno.

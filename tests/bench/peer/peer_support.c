@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "runner.h"
 
 #define MAX_ARGS 64
 
@@ -31,19 +31,13 @@ static pid_t spawn(const char *const *argv, int out_fd, int err_fd)
 {
 	const char *args[MAX_ARGS];
 	resolve(argv, args);
-	pid_t parent = getpid();
-	fflush(NULL);
-	pid_t pid = fork();
+	pid_t pid = fork_child();
 	if (pid != 0)
 		return pid;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127);
 	int null = open("/dev/null", O_RDWR);
 	dup2(null, 0);
 	dup2(out_fd >= 0 ? out_fd : null, 1);
 	dup2(err_fd >= 0 ? err_fd : null, 2);
-	signal(SIGINT, SIG_DFL);
 	execvp(args[0], (char *const *)args);
 	_exit(127);
 }
