@@ -212,7 +212,9 @@ static int64_t span_needed(const struct case_spec *c, const struct rep_result *r
 	if (c->pattern == PAT_PINGPONG) {
 		uint64_t want = msgs >= TARGET_POOLED_RTTS ? 0 : TARGET_POOLED_RTTS - msgs;
 		double per_rep = (double)want / (reps - done) * 1.3; /* a little over, not just short */
-		return (int64_t)(per_rep * (double)(busy_ns / (long double)msgs));
+		/* The loop's pace, not the RTT: stamping and checking a large message lie between round trips. */
+		double pace_ns = elapsed_s > 0 ? elapsed_s * 1e9 / (double)msgs : (double)(busy_ns / (long double)msgs);
+		return (int64_t)(per_rep * pace_ns);
 	}
 	int64_t need = (int64_t)(TARGET_STREAM_MSGS * elapsed_s / (double)msgs * 1e9);
 	int64_t least = quick ? QUICK_MIN_DURATION_NS : STREAM_MIN_DURATION_NS;
