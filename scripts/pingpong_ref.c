@@ -1,18 +1,25 @@
 /*
  * pingpong_ref: the ping-pong a plain program writes, over two anonymous pipes
- * (pipe) or a connected Unix stream socket on an abstract name (uds-stream, as
- * ipcbench's: A connects, B accepts), so scripts/crosscheck can hold ipcbench's
- * pingpong rows against a loop with no header, no verification, no poll() and
- * no runner around it.
+ * (pipe), a connected Unix stream socket on an abstract name (uds-stream, as
+ * ipcbench's: A connects, B accepts) or a TCP connection over 127.0.0.1 with
+ * TCP_NODELAY on both ends (tcp, as ipcbench's), so scripts/crosscheck can
+ * hold ipcbench's pingpong rows against a loop with no header, no
+ * verification, no poll() and no runner around it.
  *
- *   pingpong_ref pipe|uds-stream SIZE SECONDS CPU_A CPU_B     (CPU -1: unpinned)
+ *   pingpong_ref pipe|uds-stream|tcp SIZE SECONDS CPU_A CPU_B     (CPU -1: unpinned)
  *
  * The parent is side A (timing), the child side B (echo); each pins itself
- * after the fork. A round trip: A writes SIZE bytes and reads SIZE back, B
- * reads SIZE and writes them back, with blocking read() and write() looping
- * over short counts. An untimed warmup of a quarter of SECONDS (ipcbench's
- * default) comes first; then every round trip is timed on its own with
- * CLOCK_MONOTONIC into a preallocated array, and A prints one line:
+ * after the fork. A round trip: A writes SIZE bytes from its send buffer and
+ * reads SIZE back into its receive buffer, B reads SIZE into its buffer and
+ * writes them back from there, with blocking read() and write() looping over
+ * short counts. A keeps two buffers, as ipcbench's side A must (a reply read
+ * into the buffer it was sent from would hide a receive that skipped part of
+ * its copy) and as request/response programs do (netperf's TCP_RR keeps send
+ * and receive rings): with both sides on one CPU, a single shared buffer makes
+ * a 64 KiB round trip ~6% shorter, a difference of buffers, not of the
+ * mechanism. An untimed warmup of a quarter of SECONDS (ipcbench's default)
+ * comes first; then every round trip is timed on its own with CLOCK_MONOTONIC
+ * into a preallocated array, and A prints one line:
  *
  *   pingpong_ref MODE SIZE: rtt_p50_ns=N round_trips=N
  */
@@ -28,6 +35,9 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,10 +105,10 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
-static void round_trip(const struct ref_link *l, char *buf, size_t size)
+static void round_trip(const struct ref_link *l, const char *sbuf, char *rbuf, size_t size)
 {
-	write_all(l->wr, buf, size);
-	if (!read_all(l->rd, buf, size)) {
+	write_all(l->wr, sbuf, size);
+	if (!read_all(l->rd, rbuf, size)) {
 		errno = EPIPE;
 		die("side B closed");
 	}
@@ -118,18 +128,18 @@ static int cmp_rtt(const void *a, const void *b)
 }
 
 /* Side A: warmup, then round trips timed one by one until the deadline or a full array. */
-static size_t side_a(const struct ref_link *l, char *buf, size_t size, double secs, int64_t *rtt,
-		     size_t cap)
+static size_t side_a(const struct ref_link *l, const char *sbuf, char *rbuf, size_t size, double secs,
+		     int64_t *rtt, size_t cap)
 {
 	int64_t warm_end = now_ns() + (int64_t)(secs / 4 * 1e9);
 	do
-		round_trip(l, buf, size);
+		round_trip(l, sbuf, rbuf, size);
 	while (now_ns() < warm_end);
 	size_t n = 0;
 	int64_t end = now_ns() + (int64_t)(secs * 1e9), t = 0;
 	while (n < cap && t < end) {
 		int64_t t0 = now_ns();
-		round_trip(l, buf, size);
+		round_trip(l, sbuf, rbuf, size);
 		t = now_ns();
 		rtt[n++] = t - t0;
 	}
@@ -146,27 +156,55 @@ static void open_pipes(struct ref_link *a, struct ref_link *b)
 	*b = (struct ref_link){ .rd = a_to_b[0], .wr = b_to_a[1] };
 }
 
-/* A listener on an abstract name; B accepts on it after the fork, A connects. */
-static int listen_abstract(struct sockaddr_un *sa, socklen_t *len)
+/* Where B listens: an abstract Unix name, or 127.0.0.1 and a port the kernel picks. */
+struct ref_addr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_un un;
+		struct sockaddr_in in;
+	} u;
+	socklen_t len;
+};
+
+/* The listener, before the fork; B accepts on it, A connects. */
+static int listen_on(int tcp, struct ref_addr *ad)
 {
-	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
-	int n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "pingpong_ref-%d", (int)getpid());
-	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd;
+	if (tcp) {
+		ad->u.in = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		ad->len = sizeof(ad->u.in);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	} else {
+		ad->u.un = (struct sockaddr_un){ .sun_family = AF_UNIX };
+		int n = snprintf(ad->u.un.sun_path + 1, sizeof(ad->u.un.sun_path) - 1, "pingpong_ref-%d",
+				 (int)getpid());
+		ad->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	}
 	if (fd < 0)
 		die("socket");
-	if (bind(fd, (struct sockaddr *)sa, *len) || listen(fd, 1))
-		die("bind/listen on the abstract name");
+	if (bind(fd, &ad->u.sa, ad->len) || listen(fd, 1) || getsockname(fd, &ad->u.sa, &ad->len))
+		die(tcp ? "bind/listen on 127.0.0.1" : "bind/listen on the abstract name");
 	return fd;
 }
 
-static int connect_abstract(const struct sockaddr_un *sa, socklen_t len)
+/* TCP as ipcbench's tcp row sets it: no Nagle delay on either end. */
+static void no_delay(int fd)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
+		die("setsockopt(TCP_NODELAY)");
+}
+
+static int connect_to(int tcp, const struct ref_addr *ad)
+{
+	int fd = socket(ad->u.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		die("socket");
-	if (connect(fd, (const struct sockaddr *)sa, len))
+	if (connect(fd, &ad->u.sa, ad->len))
 		die("connect");
+	if (tcp)
+		no_delay(fd);
 	return fd;
 }
 
@@ -177,17 +215,21 @@ static void close_link(const struct ref_link *l)
 		close(l->wr);
 }
 
-static void run_b(pid_t parent, int uds, int lfd, const struct ref_link *pipes_a, struct ref_link *b,
-		  int cpu, char *buf, size_t size)
+enum ref_mode { REF_PIPE, REF_UDS, REF_TCP };
+
+static void run_b(pid_t parent, enum ref_mode mode, int lfd, const struct ref_link *pipes_a,
+		  struct ref_link *b, int cpu, char *buf, size_t size)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1); /* A died before the line above took effect */
 	pin(cpu);
-	if (uds) {
+	if (mode != REF_PIPE) {
 		b->rd = b->wr = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (b->rd < 0)
 			die("accept");
+		if (mode == REF_TCP)
+			no_delay(b->rd);
 		close(lfd);
 	} else {
 		close_link(pipes_a); /* A's ends: its exit reads as end of stream here */
@@ -198,15 +240,27 @@ static void run_b(pid_t parent, int uds, int lfd, const struct ref_link *pipes_a
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pingpong_ref pipe|uds-stream SIZE SECONDS CPU_A CPU_B  (CPU -1: unpinned)\n");
+	fprintf(stderr, "usage: pingpong_ref pipe|uds-stream|tcp SIZE SECONDS CPU_A CPU_B  (CPU -1: unpinned)\n");
 	exit(2);
+}
+
+static enum ref_mode mode_of(const char *name)
+{
+	if (!strcmp(name, "pipe"))
+		return REF_PIPE;
+	if (!strcmp(name, "uds-stream"))
+		return REF_UDS;
+	if (!strcmp(name, "tcp"))
+		return REF_TCP;
+	usage();
+	return REF_PIPE;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 6 || (strcmp(argv[1], "pipe") && strcmp(argv[1], "uds-stream")))
+	if (argc != 6)
 		usage();
-	int uds = strcmp(argv[1], "uds-stream") == 0;
+	enum ref_mode mode = mode_of(argv[1]);
 	char *end;
 	size_t size = strtoull(argv[2], &end, 10);
 	double secs = atof(argv[3]);
@@ -217,36 +271,36 @@ int main(int argc, char **argv)
 	}
 	size_t cap = (size_t)(secs * 1e9 / MIN_RTT_NS) + 1;
 	int64_t *rtt = malloc(cap * sizeof(*rtt));
-	char *buf = malloc(size);
-	if (!rtt || !buf)
+	char *sbuf = malloc(size), *rbuf = malloc(size);
+	if (!rtt || !sbuf || !rbuf)
 		die("malloc");
 	memset(rtt, 0, cap * sizeof(*rtt)); /* faulted in now, not in the timed loop */
-	memset(buf, 0xa5, size);
+	memset(sbuf, 0xa5, size);
+	memset(rbuf, 0x5a, size);
 	signal(SIGPIPE, SIG_IGN); /* a dead peer is EPIPE and a message, not a silent exit */
 
 	struct ref_link a = { -1, -1 }, b = { -1, -1 };
-	struct sockaddr_un sa;
-	socklen_t sa_len = 0;
+	struct ref_addr ad;
 	int lfd = -1;
-	if (uds)
-		lfd = listen_abstract(&sa, &sa_len);
-	else
+	if (mode == REF_PIPE)
 		open_pipes(&a, &b);
+	else
+		lfd = listen_on(mode == REF_TCP, &ad);
 	fflush(NULL);
 	pid_t parent = getpid(), pid = fork();
 	if (pid < 0)
 		die("fork");
 	if (pid == 0)
-		run_b(parent, uds, lfd, &a, &b, cpu_b, buf, size);
+		run_b(parent, mode, lfd, &a, &b, cpu_b, rbuf, size); /* B's one buffer */
 
 	pin(cpu_a);
-	if (uds) {
-		a.rd = a.wr = connect_abstract(&sa, sa_len);
-		close(lfd);
-	} else {
+	if (mode == REF_PIPE) {
 		close_link(&b);
+	} else {
+		a.rd = a.wr = connect_to(mode == REF_TCP, &ad);
+		close(lfd);
 	}
-	size_t n = side_a(&a, buf, size, secs, rtt, cap);
+	size_t n = side_a(&a, sbuf, rbuf, size, secs, rtt, cap);
 	close_link(&a); /* B reads end of stream and exits */
 	int status = 0;
 	if (waitpid(pid, &status, 0) != pid)
@@ -259,6 +313,7 @@ int main(int argc, char **argv)
 	printf("pingpong_ref %s %zu: rtt_p50_ns=%lld round_trips=%zu\n", argv[1], size,
 	       (long long)rtt[n / 2], n);
 	free(rtt);
-	free(buf);
+	free(sbuf);
+	free(rbuf);
 	return 0;
 }
