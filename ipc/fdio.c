@@ -11,13 +11,10 @@
 
 #include "../bench/clock.h"
 
-/* Wait for events on fd until *deadline (computed here on the first wait). */
-static int poll_fd(int fd, short events, int64_t timeout_ns, int64_t *deadline)
+int fd_wait(int fd, short events, int64_t deadline_ns, bool signal_ends)
 {
-	if (*deadline == 0)
-		*deadline = now_ns() + timeout_ns;
 	for (;;) {
-		int ms = ms_until(*deadline);
+		int ms = ms_until(deadline_ns);
 		if (ms == 0)
 			return -ETIMEDOUT;
 		struct pollfd p = { .fd = fd, .events = events };
@@ -27,9 +24,17 @@ static int poll_fd(int fd, short events, int64_t timeout_ns, int64_t *deadline)
 				return (p.revents & POLLNVAL) ? -EBADF : -EPIPE;
 			return 0; /* readable, writable, or hung up: the next call says which */
 		}
-		if (n < 0 && errno != EINTR)
+		if (n < 0 && (errno != EINTR || signal_ends))
 			return -errno;
 	}
+}
+
+/* Wait for events on fd until *deadline (computed here on the first wait). */
+static int poll_fd(int fd, short events, int64_t timeout_ns, int64_t *deadline)
+{
+	if (*deadline == 0)
+		*deadline = now_ns() + timeout_ns;
+	return fd_wait(fd, events, *deadline, false);
 }
 
 /*

@@ -2,6 +2,7 @@
 #ifndef IPCBENCH_FDIO_H
 #define IPCBENCH_FDIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -49,6 +50,12 @@ int fd_accept(int lfd, int64_t timeout_ns);
  *  has not bound, a full backlog), so two sides may start in any order. 0, -ETIMEDOUT
  *  or -errno. */
 int fd_connect(int fd, const void *addr, unsigned addr_len, int64_t timeout_ns);
+
+/** Wait until fd has events (poll() events) or the absolute CLOCK_MONOTONIC deadline_ns
+ *  passes. 0 (ready, or hung up: the next call says which), -ETIMEDOUT, -EPIPE or -EBADF
+ *  (an error on fd), or -errno. A signal ends the wait with -EINTR when signal_ends (a
+ *  server that stops on SIGINT); otherwise the wait goes on. */
+int fd_wait(int fd, short events, int64_t deadline_ns, bool signal_ends);
 
 /** Make fd non-blocking and close-on-exec. 0 or -errno. */
 int fd_nonblock(int fd);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "ipc/fdio.h"
 
 enum kind { K_INT, K_STR, K_BOOL, K_HEX, K_OBJ };
 
@@ -262,25 +263,7 @@ int64_t ctl_frame_len(const unsigned char hdr[4])
 	return n == 0 || n > CTL_MAX_BYTES ? -EMSGSIZE : (int64_t)n;
 }
 
-/*
- * Wait until fd is ready for events, or the deadline. 0, -ETIMEDOUT, -EINTR
- * (a handled signal: SIGINT or SIGTERM stop the wait) or -errno.
- */
-static int wait_fd(int fd, short events, int64_t deadline_ns)
-{
-	for (;;) {
-		int ms = ms_until(deadline_ns);
-		if (ms == 0 && now_ns() >= deadline_ns)
-			return -ETIMEDOUT;
-		struct pollfd p = { .fd = fd, .events = events };
-		int n = poll(&p, 1, ms ? ms : 1);
-		if (n > 0)
-			return 0;
-		if (n < 0)
-			return -errno;
-	}
-}
-
+/* A control frame's bytes, waiting until the deadline; a handled signal (SIGINT, SIGTERM) ends a wait with -EINTR. */
 static int write_all(int fd, const unsigned char *b, size_t len, int64_t deadline_ns)
 {
 	while (len) {
@@ -292,7 +275,7 @@ static int write_all(int fd, const unsigned char *b, size_t len, int64_t deadlin
 		}
 		if (n < 0 && errno != EAGAIN)
 			return errno == ECONNRESET ? -EPIPE : -errno;
-		int rc = wait_fd(fd, POLLOUT, deadline_ns);
+		int rc = fd_wait(fd, POLLOUT, deadline_ns, true);
 		if (rc)
 			return rc;
 	}
@@ -312,7 +295,7 @@ static int read_all(int fd, unsigned char *b, size_t len, int64_t deadline_ns)
 			return -EPIPE;
 		if (errno != EAGAIN)
 			return errno == ECONNRESET ? -EPIPE : -errno;
-		int rc = wait_fd(fd, POLLIN, deadline_ns);
+		int rc = fd_wait(fd, POLLIN, deadline_ns, true);
 		if (rc)
 			return rc;
 	}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "ipc/fdio.h"
 
 int net_split(const char *arg, char host[NET_HOST_MAX], unsigned *port)
 {
@@ -84,16 +85,13 @@ static int connect_one(int fd, const struct addrinfo *ai, int64_t deadline_ns)
 		return 0;
 	if (errno != EINPROGRESS)
 		return -errno;
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	int n;
-	while ((n = poll(&p, 1, ms_until(deadline_ns))) < 0 && errno == EINTR)
-		;
-	if (n == 0)
-		return -ETIMEDOUT;
+	int rc = fd_wait(fd, POLLOUT, deadline_ns, false);
+	if (rc && rc != -EPIPE) /* a failed connect polls as an error: SO_ERROR says which */
+		return rc;
 	int err = 0;
 	socklen_t len = sizeof(err);
 	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-	return -err;
+	return err ? -err : rc;
 }
 
 int net_connect(const char *host, unsigned port, int64_t timeout_ns, char *why, size_t why_len)
