@@ -1042,6 +1042,25 @@ static int teardown_scratch(void **state)
 	return 0;
 }
 
+/*
+ * TEST_SHARD=i/n (ctest's test_faults_i): keep matrix cases i-1, i-1+n, ...
+ * of the first `matrix` tests, and the tests after them only in share 1;
+ * every matrix case runs in namespaces of its own, so shares may run side by
+ * side. Returns how many tests are left at the front of tests.
+ */
+static size_t take_share(struct CMUnitTest *tests, size_t matrix, size_t total)
+{
+	unsigned i = 1, n = 1;
+	const char *share = getenv("TEST_SHARD");
+	if (!share || sscanf(share, "%u/%u", &i, &n) != 2 || n == 0 || i == 0 || i > n)
+		return total;
+	size_t kept = 0;
+	for (size_t t = 0; t < total; t++)
+		if (t < matrix ? t % n == i - 1 : i == 1)
+			tests[kept++] = tests[t];
+	return kept;
+}
+
 int main(void)
 {
 	size_t n = 0;
@@ -1067,6 +1086,7 @@ int main(void)
 	tests[2 * n + 2] = (struct CMUnitTest)cmocka_unit_test(test_size_cannot_be_allocated);
 	if (getenv("FAULTS_FILTER")) /* e.g. FAULTS_FILTER='mq*' to run one mechanism's cases */
 		cmocka_set_test_filter(getenv("FAULTS_FILTER"));
+	total = take_share(tests, 2 * n, total);
 	int rc = _cmocka_run_group_tests("faults", tests, total, setup_scratch, teardown_scratch);
 	print_message("fault matrix: %d mechanisms, %d cases (mechanism x fault x %d moments): %d passed, %d failed; "
 		      "%d skipped\n",
