@@ -14,6 +14,14 @@ static inline int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
+/* One turn of a spin-wait: tells the core this thread is waiting for another. */
+static inline void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
 /* Milliseconds left until deadline_ns, for poll(); never negative, rounded up. */
 static inline int ms_until(int64_t deadline_ns)
 {

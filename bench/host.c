@@ -6,6 +6,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,7 +141,9 @@ static struct {
 	struct host_stat start, end;
 	double loadavg; /* 1-minute, at the start; NAN when unreadable */
 	double cpu_share_pct[2]; /* of wall time a spinning thread got on each pinned CPU; NAN unmeasured */
-} host_run;
+	int cpu[2];              /* the pinned CPUs, for the probe at the end */
+	double line_rtt_ns[2];   /* a cache line's round trip between them, at the start and the end; NAN unmeasured */
+} host_run = { .line_rtt_ns = { NAN, NAN } };
 
 static struct host_stat host_stat_read(void)
 {
@@ -447,6 +450,131 @@ static void host_cpu_share(const int cpu[2], double out[2])
 	out[1] = n == 2 ? sp[1].share_pct : sp[0].share_pct;
 }
 
+/*
+ * A cache line's round trip between the two pinned CPUs, at the start and at
+ * the end of a run: where the hypervisor placed the two virtual CPUs. On a
+ * shared host it moves them (110 ns one minute, 550 ns the next here), and
+ * every row that crosses CPUs moves with it; compare withholds its verdicts
+ * when two runs' readings are far apart. Side A writes a count into one line,
+ * side B copies it into another; the round trip is the median of the mean
+ * over batches of 64, after a warmup.
+ */
+#define HOST_LINE_WARMUP_NS (2 * 1000000LL)
+#define HOST_LINE_SPAN_NS (10 * 1000000LL)
+#define HOST_LINE_BATCH 64
+#define HOST_LINE_BATCHES 1024
+#define HOST_LINE_GIVE_UP_NS (250 * 1000000LL) /* a peer thread that never runs: no reading */
+#define HOST_LINE_STOP UINT64_MAX
+
+struct host_line {
+	_Alignas(64) _Atomic uint64_t ping;
+	_Alignas(64) _Atomic uint64_t pong;
+	_Alignas(64) int cpu[2];
+	int64_t give_up_ns;
+	double rtt_ns;
+};
+
+static bool host_pin(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+}
+
+/* Wait until *word holds want (or, for side B, anything but want); false past the give-up time. */
+static bool host_line_wait(_Atomic uint64_t *word, uint64_t want, bool differ, int64_t give_up_ns)
+{
+	for (unsigned spins = 1;; spins++) {
+		uint64_t v = atomic_load_explicit(word, memory_order_acquire);
+		if (differ ? v != want : v == want)
+			return true;
+		if (spins % 1024 == 0 && now_ns() > give_up_ns)
+			return false;
+		spin_pause();
+	}
+}
+
+static void *host_line_echo(void *p)
+{
+	struct host_line *l = p;
+	if (!host_pin(l->cpu[1]))
+		return NULL;
+	uint64_t seen = 0;
+	while (host_line_wait(&l->ping, seen, true, l->give_up_ns)) {
+		seen = atomic_load_explicit(&l->ping, memory_order_acquire);
+		if (seen == HOST_LINE_STOP)
+			break;
+		atomic_store_explicit(&l->pong, seen, memory_order_release);
+	}
+	return NULL;
+}
+
+static int host_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static void *host_line_time(void *p)
+{
+	struct host_line *l = p;
+	static double batch_ns[HOST_LINE_BATCHES];
+	if (!host_pin(l->cpu[0]))
+		return NULL;
+	uint64_t k = 0;
+	size_t n = 0;
+	int64_t start = now_ns(), t = start;
+	while (n < HOST_LINE_BATCHES && t - start < HOST_LINE_WARMUP_NS + HOST_LINE_SPAN_NS) {
+		int64_t t0 = t;
+		for (int i = 0; i < HOST_LINE_BATCH; i++) {
+			atomic_store_explicit(&l->ping, ++k, memory_order_release);
+			if (!host_line_wait(&l->pong, k, false, l->give_up_ns))
+				return NULL;
+		}
+		t = now_ns();
+		if (t0 - start >= HOST_LINE_WARMUP_NS)
+			batch_ns[n++] = (double)(t - t0) / HOST_LINE_BATCH;
+	}
+	qsort(batch_ns, n, sizeof(batch_ns[0]), host_cmp_double);
+	l->rtt_ns = n ? batch_ns[n / 2] : NAN;
+	return NULL;
+}
+
+/* The round trip in ns; NAN with one CPU, unpinned sides, or a thread that could not run. */
+static double host_cacheline_rtt(const int cpu[2])
+{
+	if (cpu[0] < 0 || cpu[1] < 0 || cpu[0] == cpu[1])
+		return NAN;
+	struct host_line *l = aligned_alloc(64, sizeof(*l));
+	if (!l)
+		return NAN;
+	*l = (struct host_line){ .cpu = { cpu[0], cpu[1] }, .give_up_ns = now_ns() + HOST_LINE_GIVE_UP_NS, .rtt_ns = NAN };
+	pthread_t echo, timer;
+	double rtt = NAN;
+	if (pthread_create(&echo, NULL, host_line_echo, l) == 0) {
+		if (pthread_create(&timer, NULL, host_line_time, l) == 0) {
+			pthread_join(timer, NULL);
+			rtt = l->rtt_ns;
+		}
+		atomic_store_explicit(&l->ping, HOST_LINE_STOP, memory_order_release);
+		pthread_join(echo, NULL);
+	}
+	free(l);
+	return rtt;
+}
+
+static json_t *host_line_json(void)
+{
+	if (!host_run.begun || !isfinite(host_run.line_rtt_ns[0]))
+		return json_null();
+	json_t *a = json_array();
+	for (int i = 0; i < 2; i++)
+		json_array_append_new(a, isfinite(host_run.line_rtt_ns[i]) ? json_real(round(host_run.line_rtt_ns[i]))
+									: json_null());
+	return a;
+}
+
 static json_t *host_share_json(void)
 {
 	if (!host_run.begun || !isfinite(host_run.cpu_share_pct[0]))
@@ -466,6 +594,7 @@ static json_t *host_quality(const int cpu[2], bool with_steal)
 	json_object_set_new(q, "steal_pct", isfinite(steal) ? json_real(round(steal * 100) / 100) : json_null());
 	json_object_set_new(q, "steal_window_s", with_steal ? json_real(round(window_s * 100) / 100) : json_null());
 	json_object_set_new(q, "cpu_share_pct", host_share_json());
+	json_object_set_new(q, "cacheline_rtt_ns", host_line_json());
 	json_object_set_new(q, "loadavg", isfinite(load) ? json_real(load) : json_null());
 	json_object_set_new(q, "governor", host_governor(cpu, gov, sizeof(gov)) ? json_string(gov) : json_null());
 	json_object_set_new(q, "boost", host_boost());
@@ -499,6 +628,46 @@ static void host_warn_steal(const json_t *q, json_t *out)
 							     "guests share the physical CPUs, so a side can stall "
 							     "mid-message; run on a dedicated or quieter host",
 							steal, window));
+}
+
+bool host_line_moved(const json_t *a, const json_t *b, double *lo_a, double *hi_a, double *lo_b, double *hi_b)
+{
+	double r[2][2];
+	const json_t *v[2] = { a, b };
+	*lo_a = *hi_a = *lo_b = *hi_b = NAN;
+	for (int i = 0; i < 2; i++) {
+		r[i][0] = INFINITY;
+		r[i][1] = -INFINITY;
+		for (size_t j = 0; j < json_array_size(v[i]); j++) {
+			const json_t *x = json_array_get(v[i], j);
+			if (json_is_number(x)) {
+				r[i][0] = fmin(r[i][0], json_number_value(x));
+				r[i][1] = fmax(r[i][1], json_number_value(x));
+			}
+		}
+		if (!isfinite(r[i][0]))
+			return false;
+	}
+	*lo_a = r[0][0], *hi_a = r[0][1], *lo_b = r[1][0], *hi_b = r[1][1];
+	return r[0][0] > HOST_LINE_MOVED * r[1][1] || r[1][0] > HOST_LINE_MOVED * r[0][1];
+}
+
+static void host_warn_moved(const json_t *q, json_t *out)
+{
+	const json_t *rtt = json_object_get(q, "cacheline_rtt_ns");
+	const json_t *start = json_array_get(rtt, 0), *end = json_array_get(rtt, 1);
+	if (!json_is_number(start) || !json_is_number(end))
+		return;
+	json_t *a = json_pack("[O]", start), *b = json_pack("[O]", end);
+	double la, ha, lb, hb;
+	if (host_line_moved(a, b, &la, &ha, &lb, &hb))
+		json_array_append_new(out, json_sprintf(HOST_WARN_MOVED " during the run: a cache line's round trip between "
+							     "the two CPUs took %.0f ns at the start and %.0f ns at the "
+							     "end, so rows that cross CPUs early and late were measured on "
+							     "different placements; run again, or on a dedicated host",
+							la, lb));
+	json_decref(a);
+	json_decref(b);
 }
 
 static void host_warn_share(const json_t *q, json_t *out)
@@ -549,6 +718,7 @@ json_t *host_warnings_json(const json_t *quality)
 	host_warn_vm(quality, w);
 	host_warn_steal(quality, w);
 	host_warn_share(quality, w);
+	host_warn_moved(quality, w);
 	host_warn_governor(quality, w);
 	host_warn_load(quality, w);
 	host_warn_clock(quality, w);
@@ -568,6 +738,10 @@ void host_quality_begin(const int cpu[2], FILE *warn)
 	host_run.loadavg = host_loadavg();
 	host_run.start = host_stat_read();
 	host_cpu_share(cpu, host_run.cpu_share_pct);
+	host_run.cpu[0] = cpu[0];
+	host_run.cpu[1] = cpu[1];
+	host_run.line_rtt_ns[0] = host_cacheline_rtt(cpu);
+	host_run.line_rtt_ns[1] = NAN;
 	host_run.begun = true;
 	host_run.ended = false;
 	if (!warn)
@@ -583,13 +757,16 @@ void host_quality_end(FILE *warn)
 {
 	host_run.end = host_stat_read();
 	host_run.ended = host_run.begun;
+	if (host_run.begun)
+		host_run.line_rtt_ns[1] = host_cacheline_rtt(host_run.cpu);
 	double window_s, steal = host_steal_pct(&window_s);
 	if (!warn)
 		return;
-	json_t *q = json_pack("{s:o, s:f}", "steal_pct", isfinite(steal) ? json_real(steal) : json_null(),
-			      "steal_window_s", window_s);
+	json_t *q = json_pack("{s:o, s:f, s:o}", "steal_pct", isfinite(steal) ? json_real(steal) : json_null(),
+			      "steal_window_s", window_s, "cacheline_rtt_ns", host_line_json());
 	json_t *w = json_array();
 	host_warn_steal(q, w);
+	host_warn_moved(q, w);
 	host_print_warnings(w, warn);
 	json_decref(w);
 	json_decref(q);

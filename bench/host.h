@@ -3,6 +3,7 @@
 #define IPCBENCH_HOST_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -13,6 +14,7 @@
 #define HOST_WARN_GOVERNOR "the CPU frequency governor"
 #define HOST_WARN_LOAD "load average"
 #define HOST_WARN_CLOCK "clocksource"
+#define HOST_WARN_MOVED "the host moved the CPUs"
 
 /** Read an unsigned number from a /proc or /sys file; -1 when it cannot be read. */
 int64_t host_read_limit(const char *path);
@@ -44,6 +46,16 @@ json_t *host_quality_json(const int cpu[2]);
 
 /** host.warnings: what in a quality object makes figures worse or less stable, each with its fix. */
 json_t *host_warnings_json(const json_t *quality);
+
+/* Cache-line round trips further apart than this (the larger over the smaller): the host moved the CPUs. */
+#define HOST_LINE_MOVED 1.25
+
+/**
+ * Whether two sets of cache-line round trips (arrays of ns, as host.quality.cacheline_rtt_ns)
+ * lie more than 25% apart: the host moved the CPUs between them. Each set's lowest and
+ * highest reading go to lo_* and hi_* (NAN when either set has none, and then false).
+ */
+bool host_line_moved(const json_t *a, const json_t *b, double *lo_a, double *hi_a, double *lo_b, double *hi_b);
 
 /** The "host" object of the JSON schema: kernel, CPU, memory, toolchain, IPC limits, topology, quality, warnings. */
 json_t *host_json(const int cpu[2]);

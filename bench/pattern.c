@@ -148,13 +148,6 @@ static int meet(struct side *s, bool finished, int64_t timeout_ns)
  */
 #define GATE_LEAD_NS (200 * 1000LL)
 
-static void spin_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
 static int64_t gate_pass(struct side *s)
 {
 	struct run_ctl *g = s->ctl->all;

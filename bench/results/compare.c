@@ -6,6 +6,7 @@
 
 #include "compare.h"
 #include "doc.h"
+#include "host.h"
 #include "parse.h"
 #include "stats.h"
 
@@ -157,6 +158,37 @@ static void quality_fields(const json_t *hb, const json_t *hn, json_t *a, json_t
 	}
 }
 
+/*
+ * A cache line's round trip between the pinned CPUs (host.quality.cacheline_rtt_ns, at each
+ * run's start and end) more than 25% apart, within a run or between the runs: the host moved
+ * the CPUs, and a row that crosses them changed with that, not with what was measured. Says
+ * so and returns true when it did.
+ */
+static bool host_moved(const json_t *hb, const json_t *hn, FILE *out)
+{
+	const json_t *rtt[2] = { json_object_get(json_object_get(hb, "quality"), "cacheline_rtt_ns"),
+				 json_object_get(json_object_get(hn, "quality"), "cacheline_rtt_ns") };
+	static const char *const run[2] = { "base", "new" };
+	double lo[2], hi[2];
+	bool between = host_line_moved(rtt[0], rtt[1], &lo[0], &hi[0], &lo[1], &hi[1]), moved = between;
+	for (int i = 0; i < 2 && isfinite(lo[0]) && isfinite(lo[1]); i++) {
+		if (hi[i] > HOST_LINE_MOVED * lo[i]) {
+			fprintf(out, "the host moved the CPUs during the %s run: a cache line's round trip between them "
+				     "took %.0f ns at its start and %.0f ns at its end\n",
+				run[i], json_number_value(json_array_get(rtt[i], 0)),
+				json_number_value(json_array_get(rtt[i], 1)));
+			moved = true;
+		}
+	}
+	if (between)
+		fprintf(out, "the host moved the CPUs between the runs: a cache line's round trip between them took "
+			     "%.0f-%.0f ns in base and %.0f-%.0f ns in new\n",
+			lo[0], hi[0], lo[1], hi[1]);
+	if (moved)
+		fputs("so no row is judged better or worse: run both again on a steadier host\n", out);
+	return moved;
+}
+
 /* Differences in what the host permitted: placement, hypervisor, governor, clocksource, and a large change in steal. */
 static int quality_context(const json_t *hb, const json_t *hn, FILE *out)
 {
@@ -175,7 +207,8 @@ static int quality_context(const json_t *hb, const json_t *hn, FILE *out)
 	return n;
 }
 
-static void print_context(const char *base_path, const json_t *base, const char *new_path, const json_t *new,
+/* Prints what the two runs were made on and under; returns whether the host moved the CPUs between them. */
+static bool print_context(const char *base_path, const json_t *base, const char *new_path, const json_t *new,
 			  FILE *out)
 {
 	static const char *const host_keys[] = { "kernel", "cpu_model", "ncpu", NULL };
@@ -188,6 +221,8 @@ static void print_context(const char *base_path, const json_t *base, const char 
 			      NULL, out);
 	diff_fields("builds differ:", hb, hn, build_keys, out);
 	differ += quality_context(hb, hn, out);
+	bool moved = host_moved(hb, hn, out);
+	differ += moved;
 	if (!differ)
 		fputs("same host (kernel, CPU model, CPU count) and same configuration\n", out);
 	fputs("\nratio = new/base. RTT: lower is better, so below 1.00x is better; MB/s: higher is better.\n"
@@ -196,8 +231,10 @@ static void print_context(const char *base_path, const json_t *base, const char 
 	      "  around it and that interval's exact coverage; p is the two-sided exact Mann-Whitney U test.\n"
 	      "verdict: better or worse only when p < 0.01 and the whole interval clears 1 by more than the\n"
 	      "  runs' noise: 5%, or the sum of the two rows' 95% half-widths when larger (two runs of the same\n"
-	      "  command on a shared machine differ by that much); p < 0.01 needs -r 5 or more in both runs.\n\n",
+	      "  command on a shared machine differ by that much); p < 0.01 needs -r 5 or more in both runs.\n"
+	      "  No verdict when the host moved the CPUs between the runs (host.quality.cacheline_rtt_ns).\n\n",
 	      out);
+	return moved;
 }
 
 /* Width of the mechanism column: the longest name in either run. */
@@ -310,14 +347,16 @@ static void compare_noisy_note(struct compare_test *t, const json_t *b, const js
 }
 
 /* Test the repetitions of the headline figure fig of two ok rows. */
-static void compare_test_rows(const json_t *b, const json_t *n, int fig, struct compare_test *t)
+static void compare_test_rows(const json_t *b, const json_t *n, int fig, bool moved, struct compare_test *t)
 {
 	size_t nb = 0, nn = 0;
 	const char *why = NULL;
 	double *xb = compare_reps(b, fig, &nb, &why);
 	double *xn = xb ? compare_reps(n, fig, &nn, &why) : NULL;
 	t->ran = xn && stats_compare(xb, nb, xn, nn, COMPARE_LEVEL, &t->res) == 0;
-	if (t->ran)
+	if (t->ran && moved)
+		snprintf(t->verdict, sizeof(t->verdict), "not judged: the host moved the CPUs between the runs");
+	else if (t->ran)
 		compare_verdict(t, fig, nb, nn, compare_band(b, n, fig));
 	else
 		snprintf(t->verdict, sizeof(t->verdict), "%s", why ? why : "out of memory");
@@ -341,7 +380,7 @@ static void compare_print_test(const struct compare_test *t, FILE *out)
 }
 
 /* One matched (or unmatched) case. */
-static void print_pair(int w, const json_t *b, const json_t *n, FILE *out)
+static void print_pair(int w, const json_t *b, const json_t *n, bool moved, FILE *out)
 {
 	const json_t *any = b ? b : n;
 	char size[16];
@@ -360,7 +399,7 @@ static void print_pair(int w, const json_t *b, const json_t *n, FILE *out)
 		fprintf(out, "  %10s %10s %7s", fmt_figure(x, f, xs, sizeof(xs)), fmt_figure(y, f, ys, sizeof(ys)), ratio);
 	}
 	struct compare_test t;
-	compare_test_rows(b, n, headline(any), &t);
+	compare_test_rows(b, n, headline(any), moved, &t);
 	compare_print_test(&t, out);
 }
 
@@ -374,7 +413,9 @@ int compare_main(int argc, char **argv)
 		     "repetitions of both runs: exact Mann-Whitney U test (p) and the new/base ratio with a\n"
 		     "distribution-free interval. The verdict is better or worse only when p < 0.01 and the\n"
 		     "interval clears 1 by more than 5% or the two rows' 95% half-widths added, whichever is\n"
-		     "larger; that needs -r 5 or more in both runs.");
+		     "larger; that needs -r 5 or more in both runs. No row is judged when the host moved the\n"
+		     "two CPUs during either run or between them (their cache line round trips, in\n"
+		     "host.quality.cacheline_rtt_ns, more than 25% apart).");
 		return 0;
 	}
 	if (argc != 3) {
@@ -388,17 +429,17 @@ int compare_main(int argc, char **argv)
 		json_decref(base);
 		return 2;
 	}
-	print_context(argv[1], base, argv[2], new, stdout);
+	bool moved = print_context(argv[1], base, argv[2], new, stdout);
 	int w = name_width(base, new);
 	print_header(w, stdout);
 	const json_t *rb = json_object_get(base, "results"), *rn = json_object_get(new, "results");
 	size_t i;
 	json_t *r;
 	json_array_foreach(rb, i, r)
-		print_pair(w, r, find_case(rn, r), stdout);
+		print_pair(w, r, find_case(rn, r), moved, stdout);
 	json_array_foreach(rn, i, r)
 		if (!find_case(rb, r))
-			print_pair(w, NULL, r, stdout);
+			print_pair(w, NULL, r, moved, stdout);
 	json_decref(base);
 	json_decref(new);
 	return fflush(stdout) == 0 ? 0 : 1;

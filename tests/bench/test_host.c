@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,6 +289,40 @@ static void test_warnings(void **state)
 	json_decref(clean);
 }
 
+/* Two readings of a cache line's round trip more than 25% apart: the host moved the CPUs. */
+static void test_line_moved(void **state)
+{
+	(void)state;
+	double la, ha, lb, hb;
+	json_t *near = json_pack("[f, f]", 110.0, 130.0), *far = json_pack("[f, f]", 420.0, 450.0);
+	json_t *close = json_pack("[f, n]", 140.0), *none = json_pack("[n, n]");
+	assert_true(host_line_moved(near, far, &la, &ha, &lb, &hb));
+	assert_true(la == 110 && ha == 130 && lb == 420 && hb == 450);
+	assert_true(host_line_moved(far, near, &la, &ha, &lb, &hb));
+	assert_false(host_line_moved(near, close, &la, &ha, &lb, &hb)); /* 140 is within 25% of 130 */
+	assert_false(host_line_moved(near, none, &la, &ha, &lb, &hb));
+	assert_true(isnan(lb));
+	assert_false(host_line_moved(NULL, far, &la, &ha, &lb, &hb));
+	json_decref(near);
+	json_decref(far);
+	json_decref(close);
+	json_decref(none);
+
+	json_t *q = json_pack("{s:[f, f]}", "cacheline_rtt_ns", 120.0, 430.0);
+	json_t *w = host_warnings_json(q);
+	assert_int_equal(json_array_size(w), 1);
+	const char *s = json_string_value(json_array_get(w, 0));
+	assert_true(strncmp(s, HOST_WARN_MOVED, strlen(HOST_WARN_MOVED)) == 0);
+	assert_non_null(strstr(s, "120 ns at the start and 430 ns at the end"));
+	json_decref(w);
+	json_decref(q);
+	q = json_pack("{s:[f, f]}", "cacheline_rtt_ns", 120.0, 140.0);
+	w = host_warnings_json(q);
+	assert_int_equal(json_array_size(w), 0);
+	json_decref(w);
+	json_decref(q);
+}
+
 static void test_begin_prints_warnings(void **state)
 {
 	(void)state;
@@ -325,6 +360,16 @@ static void test_e2e_json(void **state)
 	assert_true(json_is_object(q));
 	assert_non_null(json_object_get(q, "hypervisor"));
 	assert_non_null(json_object_get(q, "steal_pct"));
+	/* two CPUs: a cache line's round trip between them at the start and the end; one CPU: none */
+	const json_t *cpus = json_object_get(topo, "cpus"), *line = json_object_get(q, "cacheline_rtt_ns");
+	if (json_integer_value(json_object_get(json_array_get(cpus, 0), "cpu")) !=
+	    json_integer_value(json_object_get(json_array_get(cpus, 1), "cpu"))) {
+		assert_int_equal(json_array_size(line), 2);
+		for (size_t k = 0; k < 2; k++)
+			assert_true(json_number_value(json_array_get(line, k)) > 0);
+	} else {
+		assert_true(json_is_null(line));
+	}
 	const json_t *warnings = json_object_get(host, "warnings");
 	assert_all_strings(warnings);
 	size_t i;
@@ -364,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_pick_same_cpu),	 cmocka_unit_test(test_pick_missing),
 		cmocka_unit_test(test_default_pair),	 cmocka_unit_test(test_topology_json),
 		cmocka_unit_test(test_quality_keys),	 cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_line_moved),
 		cmocka_unit_test(test_begin_prints_warnings), cmocka_unit_test(test_e2e_json),
 		cmocka_unit_test(test_e2e_quiet),
 	};

@@ -227,6 +227,53 @@ static void test_e2e_twice_slower(void **state)
 	free(out);
 }
 
+/* Record a cache line's round trip between the run's CPUs, at its start and end, in the document at path. */
+static void set_line_rtt(const char *path, double start, double end)
+{
+	json_t *doc = json_load_file(path, 0, NULL);
+	assert_non_null(doc);
+	json_object_set_new(json_object_get(doc, "host"), "quality",
+			    json_pack("{s:[f, f]}", "cacheline_rtt_ns", start, end));
+	assert_int_equal(json_dump_file(doc, path, JSON_INDENT(1)), 0);
+	json_decref(doc);
+}
+
+/* The host moved the CPUs between the runs (a cache line's round trip 4x): no row is judged. */
+static void test_e2e_host_moved(void **state)
+{
+	(void)state;
+	double rtt[6], bps[6];
+	for (int i = 0; i < 6; i++) {
+		rtt[i] = 2 * rtt6[i];
+		bps[i] = bps6[i] / 2;
+	}
+	const char *a = write_doc("moved_base.json", rtt6, bps6, 6), *b = write_doc("moved_new.json", rtt, bps, 6);
+	set_line_rtt(a, 110, 120);
+	set_line_rtt(b, 450, 470);
+	char *out = run_compare(a, b);
+	if (!strstr(out, "moved the CPUs between the runs: a cache line") || !strstr(out, "110-120 ns in base and 450-470 ns"))
+		fail_msg("no line on the host moving the CPUs in:\n%s", out);
+	expect_row(out, "pipe", "not judged: the host moved the CPUs", "worse");
+	expect_row(out, "pipe", "2.00x [", NULL); /* the change and p are still shown */
+	expect_row(out, "tcp", "not judged", "worse");
+	free(out);
+	/* readings within 25% of each other: the same placement, judged as usual */
+	set_line_rtt(b, 125, 140);
+	out = run_compare(a, b);
+	if (strstr(out, "moved the CPUs between the runs:") || strstr(out, "moved the CPUs during"))
+		fail_msg("the host did not move the CPUs (110-120 ns vs 125-140 ns):\n%s", out);
+	expect_row(out, "pipe", "worse", "not judged");
+	free(out);
+	/* moved during one run (120 ns at its start, 430 at its end): its rows mix two placements */
+	set_line_rtt(b, 120, 430);
+	out = run_compare(a, b);
+	if (!strstr(out, "moved the CPUs during the new run: a cache line's round trip between them took 120 ns at "
+			 "its start and 430 ns at its end"))
+		fail_msg("no line on the host moving the CPUs during the new run in:\n%s", out);
+	expect_row(out, "pipe", "not judged", "worse");
+	free(out);
+}
+
 static void test_e2e_small_change(void **state)
 {
 	(void)state;
@@ -319,7 +366,8 @@ int main(void)
 		cmocka_unit_test(test_p_ties),	      cmocka_unit_test(test_min_p),
 		cmocka_unit_test(test_p_large),	      cmocka_unit_test(test_interval),
 		cmocka_unit_test(test_interval_small), cmocka_unit_test(test_e2e_identical),
-		cmocka_unit_test(test_e2e_twice_slower), cmocka_unit_test(test_e2e_small_change),
+		cmocka_unit_test(test_e2e_twice_slower), cmocka_unit_test(test_e2e_host_moved),
+		cmocka_unit_test(test_e2e_small_change),
 		cmocka_unit_test(test_e2e_within_noise),
 		cmocka_unit_test(test_e2e_too_few),   cmocka_unit_test(test_e2e_old_files),
 		cmocka_unit_test(test_e2e_help),
