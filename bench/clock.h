@@ -14,11 +14,13 @@ static inline int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
-/* One turn of a spin-wait: tells the core this thread is waiting for another. */
+/* One turn of a busy-wait: gives the sibling hyperthread the core and saves power. */
 static inline void spin_pause(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
 #endif
 }
 

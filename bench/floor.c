@@ -85,7 +85,7 @@ static ssize_t floor_recv(void *end, void *buf, size_t len, size_t cap, int64_t 
 		return -EMSGSIZE;
 	for (unsigned n = 1; (v = atomic_load_explicit(&fe->rx->w[FLOOR_SEQ_WORD], memory_order_acquire)) == fe->seen;
 	     n++) {
-		ring_cpu_relax();
+		spin_pause();
 		if (n % FLOOR_POLLS == 0) {
 			if (deadline && now_ns() >= deadline)
 				return -ETIMEDOUT;

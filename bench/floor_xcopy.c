@@ -100,7 +100,7 @@ static int floor_xcopy_wait(_Atomic uint64_t *v, uint64_t target, uint64_t *seen
 {
 	int64_t deadline = 0;
 	for (unsigned n = 1; (*seen = atomic_load_explicit(v, memory_order_acquire)) < target; n++) {
-		ring_cpu_relax();
+		spin_pause();
 		if (n % FLOOR_XCOPY_POLLS == 0) {
 			if (deadline && now_ns() >= deadline)
 				return -ETIMEDOUT;

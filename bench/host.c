@@ -6,7 +6,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,8 @@
 #endif
 
 #include "clock.h"
+#include "msg.h"
+#include "registry.h"
 #include "topology.h"
 #include "version.h"
 
@@ -411,6 +412,15 @@ static bool host_mitigations(char *buf, size_t len)
 #define HOST_SHARE_SPIN_NS (60 * 1000000LL)
 #define HOST_SHARE_WARN_PCT 90.0
 
+/* Pin the calling thread to cpu. */
+static bool host_pin(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+}
+
 struct host_spinner {
 	int cpu;
 	double share_pct;
@@ -419,11 +429,8 @@ struct host_spinner {
 static void *host_spin(void *p)
 {
 	struct host_spinner *sp = p;
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(sp->cpu, &set);
 	sp->share_pct = NAN;
-	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+	if (!host_pin(sp->cpu))
 		return NULL;
 	struct timespec c0, c1;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
@@ -455,60 +462,27 @@ static void host_cpu_share(const int cpu[2], double out[2])
  * the end of a run: where the hypervisor placed the two virtual CPUs. On a
  * shared host it moves them (110 ns one minute, 550 ns the next here), and
  * every row that crosses CPUs moves with it; compare withholds its verdicts
- * when two runs' readings are far apart. Side A writes a count into one line,
- * side B copies it into another; the round trip is the median of the mean
- * over batches of 64, after a warmup.
+ * when two runs' readings are far apart. It is the floor-cacheline mechanism,
+ * driven by two threads of this process: the median of the mean round trip
+ * over batches of 64, after a warmup; every wait ends at HOST_LINE_TIMEOUT_NS.
  */
 #define HOST_LINE_WARMUP_NS (2 * 1000000LL)
 #define HOST_LINE_SPAN_NS (10 * 1000000LL)
 #define HOST_LINE_BATCH 64
 #define HOST_LINE_BATCHES 1024
-#define HOST_LINE_GIVE_UP_NS (250 * 1000000LL) /* a peer thread that never runs: no reading */
-#define HOST_LINE_STOP UINT64_MAX
+#define HOST_LINE_LEAST 16
+#define HOST_LINE_TIMEOUT_NS (250 * 1000000LL) /* a peer thread that never runs: no reading */
+#define HOST_LINE_STOP UINT64_MAX               /* the sequence number that ends side B */
+#define HOST_LINE_BYTES 64                      /* the one size floor-cacheline carries */
 
-struct host_line {
-	_Alignas(64) _Atomic uint64_t ping;
-	_Alignas(64) _Atomic uint64_t pong;
-	_Alignas(64) int cpu[2];
-	int64_t give_up_ns;
-	double rtt_ns;
+/* One side of the probe: its thread's CPU and end of floor-cacheline. */
+struct host_line_side {
+	const struct transport_ops *ops;
+	void *state;
+	enum tp_side side;
+	int cpu;
+	double rtt_ns; /* side A's reading; NAN when there is none */
 };
-
-static bool host_pin(int cpu)
-{
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
-}
-
-/* Wait until *word holds want (or, for side B, anything but want); false past the give-up time. */
-static bool host_line_wait(_Atomic uint64_t *word, uint64_t want, bool differ, int64_t give_up_ns)
-{
-	for (unsigned spins = 1;; spins++) {
-		uint64_t v = atomic_load_explicit(word, memory_order_acquire);
-		if (differ ? v != want : v == want)
-			return true;
-		if (spins % 1024 == 0 && now_ns() > give_up_ns)
-			return false;
-		spin_pause();
-	}
-}
-
-static void *host_line_echo(void *p)
-{
-	struct host_line *l = p;
-	if (!host_pin(l->cpu[1]))
-		return NULL;
-	uint64_t seen = 0;
-	while (host_line_wait(&l->ping, seen, true, l->give_up_ns)) {
-		seen = atomic_load_explicit(&l->ping, memory_order_acquire);
-		if (seen == HOST_LINE_STOP)
-			break;
-		atomic_store_explicit(&l->pong, seen, memory_order_release);
-	}
-	return NULL;
-}
 
 static int host_cmp_double(const void *a, const void *b)
 {
@@ -516,52 +490,80 @@ static int host_cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void *host_line_time(void *p)
+/* Side A: round trips in batches until the span is over; the median batch's mean round trip. */
+static double host_line_time(const struct host_line_side *ls, void *end, unsigned char *buf, struct msg_hdr *msg)
 {
-	struct host_line *l = p;
 	static double batch_ns[HOST_LINE_BATCHES];
-	if (!host_pin(l->cpu[0]))
-		return NULL;
-	uint64_t k = 0;
 	size_t n = 0;
 	int64_t start = now_ns(), t = start;
-	while (n < HOST_LINE_BATCHES && t - start < HOST_LINE_WARMUP_NS + HOST_LINE_SPAN_NS) {
+	/* the span, or on a loaded host until HOST_LINE_LEAST batches are in (a thread may wait out a time slice) */
+	while (n < HOST_LINE_BATCHES && t - start < HOST_LINE_TIMEOUT_NS &&
+	       (t - start < HOST_LINE_WARMUP_NS + HOST_LINE_SPAN_NS || n < HOST_LINE_LEAST)) {
 		int64_t t0 = t;
 		for (int i = 0; i < HOST_LINE_BATCH; i++) {
-			atomic_store_explicit(&l->ping, ++k, memory_order_release);
-			if (!host_line_wait(&l->pong, k, false, l->give_up_ns))
-				return NULL;
+			msg->seq++;
+			if (ls->ops->send(end, buf, HOST_LINE_BYTES, HOST_LINE_TIMEOUT_NS) ||
+			    ls->ops->recv(end, buf, HOST_LINE_BYTES, HOST_LINE_BYTES, HOST_LINE_TIMEOUT_NS) <= 0)
+				return NAN;
 		}
 		t = now_ns();
 		if (t0 - start >= HOST_LINE_WARMUP_NS)
 			batch_ns[n++] = (double)(t - t0) / HOST_LINE_BATCH;
 	}
 	qsort(batch_ns, n, sizeof(batch_ns[0]), host_cmp_double);
-	l->rtt_ns = n ? batch_ns[n / 2] : NAN;
+	return n ? batch_ns[n / 2] : NAN;
+}
+
+static void *host_line_side(void *p)
+{
+	struct host_line_side *ls = p;
+	struct tp_params params = { .msg_bytes = HOST_LINE_BYTES, .timeout_ns = HOST_LINE_TIMEOUT_NS };
+	struct tp_err err;
+	unsigned char buf[HOST_LINE_BYTES] = { 0 };
+	struct msg_hdr *msg = (struct msg_hdr *)(void *)buf;
+	void *end = calloc(1, ls->ops->end_size);
+	if (!end || !host_pin(ls->cpu) || ls->ops->attach(ls->state, end, ls->side, &params, &err)) {
+		free(end);
+		return NULL;
+	}
+	if (ls->side == TP_SIDE_A) {
+		ls->rtt_ns = host_line_time(ls, end, buf, msg);
+		msg->seq = HOST_LINE_STOP;
+		ls->ops->send(end, buf, sizeof(buf), HOST_LINE_TIMEOUT_NS);
+	} else { /* B: every message back, until the stop or a wait runs out */
+		while (ls->ops->recv(end, buf, sizeof(buf), sizeof(buf), HOST_LINE_TIMEOUT_NS) > 0 &&
+		       msg->seq != HOST_LINE_STOP)
+			if (ls->ops->send(end, buf, sizeof(buf), HOST_LINE_TIMEOUT_NS))
+				break;
+	}
+	ls->ops->detach(end);
+	free(end);
 	return NULL;
 }
 
 /* The round trip in ns; NAN with one CPU, unpinned sides, or a thread that could not run. */
 static double host_cacheline_rtt(const int cpu[2])
 {
-	if (cpu[0] < 0 || cpu[1] < 0 || cpu[0] == cpu[1])
+	const struct transport_ops *ops = transport_find("floor-cacheline");
+	if (!ops || cpu[0] < 0 || cpu[1] < 0 || cpu[0] == cpu[1])
 		return NAN;
-	struct host_line *l = aligned_alloc(64, sizeof(*l));
-	if (!l)
+	void *state = calloc(1, ops->state_size);
+	struct tp_params params = { .msg_bytes = HOST_LINE_BYTES, .timeout_ns = HOST_LINE_TIMEOUT_NS };
+	struct tp_err err;
+	if (!state || ops->setup(state, &params, &err)) {
+		free(state);
 		return NAN;
-	*l = (struct host_line){ .cpu = { cpu[0], cpu[1] }, .give_up_ns = now_ns() + HOST_LINE_GIVE_UP_NS, .rtt_ns = NAN };
-	pthread_t echo, timer;
-	double rtt = NAN;
-	if (pthread_create(&echo, NULL, host_line_echo, l) == 0) {
-		if (pthread_create(&timer, NULL, host_line_time, l) == 0) {
-			pthread_join(timer, NULL);
-			rtt = l->rtt_ns;
-		}
-		atomic_store_explicit(&l->ping, HOST_LINE_STOP, memory_order_release);
-		pthread_join(echo, NULL);
 	}
-	free(l);
-	return rtt;
+	struct host_line_side side[2] = { { ops, state, TP_SIDE_A, cpu[0], NAN }, { ops, state, TP_SIDE_B, cpu[1], NAN } };
+	pthread_t th[2];
+	int started = 0;
+	while (started < 2 && pthread_create(&th[started], NULL, host_line_side, &side[started]) == 0)
+		started++;
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	ops->teardown(state);
+	free(state);
+	return started == 2 ? side[0].rtt_ns : NAN;
 }
 
 static json_t *host_line_json(void)
@@ -655,19 +657,13 @@ bool host_line_moved(const json_t *a, const json_t *b, double *lo_a, double *hi_
 static void host_warn_moved(const json_t *q, json_t *out)
 {
 	const json_t *rtt = json_object_get(q, "cacheline_rtt_ns");
-	const json_t *start = json_array_get(rtt, 0), *end = json_array_get(rtt, 1);
-	if (!json_is_number(start) || !json_is_number(end))
-		return;
-	json_t *a = json_pack("[O]", start), *b = json_pack("[O]", end);
-	double la, ha, lb, hb;
-	if (host_line_moved(a, b, &la, &ha, &lb, &hb))
+	double start = json_number_value(json_array_get(rtt, 0)), end = json_number_value(json_array_get(rtt, 1));
+	if (start > 0 && end > 0 && fmax(start, end) > HOST_LINE_MOVED * fmin(start, end))
 		json_array_append_new(out, json_sprintf(HOST_WARN_MOVED " during the run: a cache line's round trip between "
 							     "the two CPUs took %.0f ns at the start and %.0f ns at the "
 							     "end, so rows that cross CPUs early and late were measured on "
 							     "different placements; run again, or on a dedicated host",
-							la, lb));
-	json_decref(a);
-	json_decref(b);
+							start, end));
 }
 
 static void host_warn_share(const json_t *q, json_t *out)

@@ -206,7 +206,7 @@ static int ring_spin(struct ring_end *e, _Atomic uint64_t *v, uint64_t target, u
 {
 	int64_t spin_until = 0;
 	for (unsigned n = 1;; n++) {
-		ring_cpu_relax();
+		spin_pause();
 		if ((*seen = atomic_load_explicit(v, memory_order_acquire)) >= target)
 			return 0;
 		if (n % RING_POLLS)

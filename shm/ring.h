@@ -167,14 +167,4 @@ int ring_send(struct ring_end *e, const void *buf, size_t len, int64_t timeout_n
  */
 ssize_t ring_recv(struct ring_end *e, void *buf, size_t cap, int64_t timeout_ns);
 
-/* A busy-wait's pause: gives the sibling hyperthread the core and saves power. */
-static inline void ring_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 #endif

@@ -212,7 +212,7 @@ static int shm_loan_wait(struct shm_loan_end *le, struct shm_loan_lane *l, _Atom
 		atomic_store_explicit(le->my_cpu, cpu, memory_order_relaxed);
 	int64_t deadline = 0, spin_until = 0;
 	for (unsigned n = 1;; n++) {
-		ring_cpu_relax();
+		spin_pause();
 		if ((*seen = atomic_load_explicit(v, memory_order_acquire)) >= target)
 			return 0;
 		if (n % SHM_LOAN_POLLS)

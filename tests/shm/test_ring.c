@@ -514,7 +514,7 @@ static void *busy_peer_main(void *p)
 	for (int i = 0; i < BUSY_MSGS && !b->rc; i++) {
 		int64_t until = now_ns() + BUSY_GAP_NS;
 		while (now_ns() < until)
-			ring_cpu_relax(); /* running, not asleep: what spinning waits for */
+			spin_pause(); /* running, not asleep: what spinning waits for */
 		b->rc = ring_send(b->tx, &byte, 1, 1000 * MS);
 	}
 	return NULL;
