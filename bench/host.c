@@ -412,15 +412,6 @@ static bool host_mitigations(char *buf, size_t len)
 #define HOST_SHARE_SPIN_NS (60 * 1000000LL)
 #define HOST_SHARE_WARN_PCT 90.0
 
-/* Pin the calling thread to cpu. */
-static bool host_pin(int cpu)
-{
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
-}
-
 struct host_spinner {
 	int cpu;
 	double share_pct;
@@ -430,7 +421,7 @@ static void *host_spin(void *p)
 {
 	struct host_spinner *sp = p;
 	sp->share_pct = NAN;
-	if (!host_pin(sp->cpu))
+	if (topology_pin_thread(sp->cpu))
 		return NULL;
 	struct timespec c0, c1;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
@@ -522,7 +513,7 @@ static void *host_line_side(void *p)
 	unsigned char buf[HOST_LINE_BYTES] = { 0 };
 	struct msg_hdr *msg = (struct msg_hdr *)(void *)buf;
 	void *end = calloc(1, ls->ops->end_size);
-	if (!end || !host_pin(ls->cpu) || ls->ops->attach(ls->state, end, ls->side, &params, &err)) {
+	if (!end || topology_pin_thread(ls->cpu) || ls->ops->attach(ls->state, end, ls->side, &params, &err)) {
 		free(end);
 		return NULL;
 	}

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "peer/link.h"
 #include "side.h"
+#include "topology.h"
 
 volatile int runner_stop_signal;
 
@@ -103,16 +104,6 @@ bool case_unsupported(const struct case_spec *c, char *reason, size_t reason_len
 	return false;
 }
 
-static int pin_self(int cpu)
-{
-	if (cpu < 0)
-		return 0;
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) ? -EINVAL : 0;
-}
-
 pid_t fork_child(void)
 {
 	pid_t parent = getpid();
@@ -147,7 +138,7 @@ struct thread_arg {
 static void *side_thread(void *p)
 {
 	struct thread_arg *a = p;
-	if (pin_self(a->c->cpu[a->side]))
+	if (topology_pin_thread(a->c->cpu[a->side]))
 		note_failure(&a->ctl->side[a->side], "cannot pin %s to its CPU", "side B");
 	else
 		side_run(a->c, a->ctl, a->st, a->side);
@@ -158,7 +149,7 @@ static void *side_thread(void *p)
 static int host_threads(const struct case_spec *c, struct run_ctl *ctl)
 {
 	/* Pin first, so helper threads a mechanism creates in setup share side A's CPU. */
-	if (pin_self(c->cpu[0])) {
+	if (topology_pin_thread(c->cpu[0])) {
 		note_failure(&ctl->side[TP_SIDE_A], "cannot pin %s to its CPU", "side A");
 		return 1;
 	}
@@ -193,7 +184,7 @@ static pid_t spawn_child(const struct case_spec *c, struct run_ctl *ctl, void *s
 		return pid;
 	if (side < 0)
 		_exit(host_threads(c, ctl));
-	if (pin_self(c->cpu[side])) {
+	if (topology_pin_thread(c->cpu[side])) {
 		note_failure(&ctl->side[side], "cannot pin %s to its CPU", side ? "side B" : "side A");
 		_exit(1);
 	}

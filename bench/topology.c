@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,4 +427,15 @@ int topo_default_pair(int out[2], char *why, size_t len)
 		snprintf(why, len, "cannot read this process's CPU affinity: %s", strerror(-rc));
 	topo_set_close(&s);
 	return rc;
+}
+
+int topology_pin_thread(int cpu)
+{
+	if (cpu < 0)
+		return 0;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	return rc ? -rc : 0;
 }

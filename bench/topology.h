@@ -67,4 +67,7 @@ int topo_default_pair(int out[2], char *why, size_t len);
 /** Parse a sysfs CPU list ("0-3,8,10-11") into set; 0 or -EINVAL. */
 int topo_parse_list(const char *s, cpu_set_t *set);
 
+/** Pin the calling thread to cpu (-1: leave it where it may run). 0 or -errno. */
+int topology_pin_thread(int cpu);
+
 #endif

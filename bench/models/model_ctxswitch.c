@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "model.h"
 #include "model_util.h"
+#include "topology.h"
 #include "parse.h"
 #include "runner.h"
 
@@ -124,7 +125,7 @@ static void ctx_fail(struct ctx_shared *sh, const char *what, int rc)
 static int ctx_host(struct ctx_run *r)
 {
 	struct ctx_shared *sh = r->sh;
-	int rc = mu_pin(r->cpu);
+	int rc = topology_pin_thread(r->cpu);
 	if (rc) {
 		ctx_fail(sh, "pinning to the CPU", rc);
 		return 1;

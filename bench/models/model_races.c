@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "model.h"
 #include "model_util.h"
+#include "topology.h"
 #include "parse.h"
 #include "runner.h"
 
@@ -95,7 +96,7 @@ static void *race_count_thread(void *p)
 {
 	struct race_thread *t = p;
 	struct race_run *r = t->r;
-	mu_pin(t->cpu); /* each on a CPU of its own, so the two really run at once */
+	topology_pin_thread(t->cpu); /* each on a CPU of its own, so the two really run at once */
 	atomic_fetch_add(&r->ready, 1);
 	while (!atomic_load(&r->go)) {
 		if (mu_stop(r->deadline_ns))

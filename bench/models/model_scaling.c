@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "model.h"
 #include "model_util.h"
+#include "topology.h"
 #include "parse.h"
 #include "runner.h"
 
@@ -125,7 +126,7 @@ static void *scale_counter_thread(void *p)
 	struct scale_share_arg *a = p;
 	struct scale_share *s = a->s;
 	_Atomic uint64_t *c = s->counter[a->index];
-	mu_pin(a->cpu); /* on a CPU of its own, or no line would bounce between caches */
+	topology_pin_thread(a->cpu); /* on a CPU of its own, or no line would bounce between caches */
 	atomic_fetch_add(&s->ready, 1);
 	while (!atomic_load(&s->go))
 		if (now_ns() > s->deadline_ns)

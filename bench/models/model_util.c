@@ -77,17 +77,6 @@ out:
 	return rc;
 }
 
-int mu_pin(int cpu)
-{
-	if (cpu < 0)
-		return 0;
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	return rc ? -rc : 0;
-}
-
 int mu_allowed_cpu(int n)
 {
 	cpu_set_t set;

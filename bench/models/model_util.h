@@ -19,9 +19,6 @@
  */
 int mu_wait(pid_t pid, int *status, int64_t timeout_ns);
 
-/** Pin the calling thread to cpu; a negative cpu leaves it as it is. 0 or -errno. */
-int mu_pin(int cpu);
-
 /** CLOCK_REALTIME now + timeout_ns, for the pthread calls that only take that clock. */
 struct timespec mu_realtime_deadline(int64_t timeout_ns);
 
