@@ -221,8 +221,7 @@ static bool print_context(const char *base_path, const json_t *base, const char 
 			      NULL, out);
 	diff_fields("builds differ:", hb, hn, build_keys, out);
 	differ += quality_context(hb, hn, out);
-	bool moved = host_moved(hb, hn, out);
-	differ += moved;
+	bool moved = host_moved(hb, hn, out); /* what the host did, not what it is: "same host" still holds */
 	if (!differ)
 		fputs("same host (kernel, CPU model, CPU count) and same configuration\n", out);
 	fputs("\nratio = new/base. RTT: lower is better, so below 1.00x is better; MB/s: higher is better.\n"

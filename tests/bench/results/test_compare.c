@@ -270,6 +270,7 @@ static void test_e2e_host_moved(void **state)
 	if (!strstr(out, "moved the CPUs during the new run: a cache line's round trip between them took 120 ns at "
 			 "its start and 430 ns at its end"))
 		fail_msg("no line on the host moving the CPUs during the new run in:\n%s", out);
+	assert_non_null(strstr(out, "same host")); /* the same machine, whatever it did with its CPUs */
 	expect_row(out, "pipe", "not judged", "worse");
 	free(out);
 }
