@@ -749,8 +749,10 @@ void host_quality_end(FILE *warn)
 	double window_s, steal = host_steal_pct(&window_s);
 	if (!warn)
 		return;
-	json_t *q = json_pack("{s:o, s:f, s:o}", "steal_pct", isfinite(steal) ? json_real(steal) : json_null(),
-			      "steal_window_s", window_s, "cacheline_rtt_ns", host_line_json());
+	/* rounded as host.quality rounds them, so the line on stderr is the one in host.warnings */
+	json_t *q = json_pack("{s:o, s:f, s:o}", "steal_pct",
+			      isfinite(steal) ? json_real(round(steal * 100) / 100) : json_null(), "steal_window_s",
+			      round(window_s * 100) / 100, "cacheline_rtt_ns", host_line_json());
 	json_t *w = json_array();
 	host_warn_steal(q, w);
 	host_warn_moved(q, w);
