@@ -25,6 +25,7 @@
 #define IO_WINDOW_SHARE 0.55       /* of the budget: the measured windows; the rest creates, reads /proc, reaps */
 #define IO_MIN_WINDOW_NS (15 * 1000000LL)
 #define IO_MAX_WINDOW_NS (250 * 1000000LL)
+#define IO_MIN_LOOPS 4 /* per worker: a window runs on (up to the timeout) until the workers counted these */
 #define IO_CALIBRATE_ITERS (1u << 16)
 
 static const int io_counts[] = { 1, 2, 8, 32, 128 };
@@ -131,6 +132,28 @@ static int io_pipes(int fds[3][2])
 	return 0;
 }
 
+static uint64_t io_ops(const struct io_shared *s, int n)
+{
+	uint64_t ops = 0;
+	for (int i = 0; i < n; i++)
+		ops += atomic_load(&s->slot[i].ops);
+	return ops;
+}
+
+/*
+ * Sleep out the window from go, then on, 1 ms at a time, until the n workers have counted
+ * IO_MIN_LOOPS loops each or timeout_ns has passed: a host that stalls the VM through a short
+ * window would otherwise leave a rate of 0 from a round that was never run.
+ */
+static void io_sleep_window(const struct io_shared *s, int n, int64_t go, int64_t window_ns, int64_t timeout_ns)
+{
+	struct timespec ts = { (time_t)(window_ns / NS_PER_S), (long)(window_ns % NS_PER_S) };
+	while (nanosleep(&ts, &ts) && errno == EINTR && !runner_stop_signal)
+		;
+	while (!runner_stop_signal && io_ops(s, n) < (uint64_t)n * IO_MIN_LOOPS && now_ns() - go < timeout_ns)
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+}
+
 /* Run w workers of one kind for window_ns; 0 or a negative errno. */
 static int io_round(bool threads, int w, struct io_shared *s, int64_t window_ns, int64_t timeout_ns, struct io_point *pt)
 {
@@ -185,11 +208,8 @@ static int io_round(bool threads, int w, struct io_shared *s, int64_t window_ns,
 	pt->create_ns = (double)(now_ns() - t0) / w;
 	int64_t go = now_ns();
 	close(fds[0][1]);
-	if (rc == 0) {
-		struct timespec ts = { (time_t)(window_ns / NS_PER_S), (long)(window_ns % NS_PER_S) };
-		while (nanosleep(&ts, &ts) && errno == EINTR && !runner_stop_signal)
-			;
-	}
+	if (rc == 0)
+		io_sleep_window(s, n, go, window_ns, timeout_ns);
 	atomic_store(&s->stop, 1);
 	int64_t window = now_ns() - go;
 	/*
@@ -214,10 +234,7 @@ static int io_round(bool threads, int w, struct io_shared *s, int64_t window_ns,
 	close(fds[2][0]);
 	if (threads)
 		close(fds[2][1]);
-	uint64_t ops = 0;
-	for (int i = 0; i < n; i++)
-		ops += atomic_load(&s->slot[i].ops);
-	pt->ops_per_s = (double)ops * 1e9 / (double)window;
+	pt->ops_per_s = (double)io_ops(s, n) * 1e9 / (double)window;
 	pt->mem_bytes = known ? (double)mem / w : NAN;
 	return rc ? rc : runner_stop_signal ? -EINTR : 0;
 }
@@ -293,9 +310,10 @@ static json_t *io_run(const struct model_params *p, struct tp_err *err)
 				ideal);
 	for (int kind = 0; kind < 2; kind++) {
 		json_t *eff = json_array();
-		for (int i = 0; i < nc; i++)
-			json_array_append_new(eff, mu_num(pts[kind][i].ops_per_s /
-							  json_number_value(json_array_get(ideal, (size_t)i))));
+		for (int i = 0; i < nc; i++) { /* to 4 places: mu_num's 2 would make a stalled round's 0.3% a 0 */
+			double e = pts[kind][i].ops_per_s / json_number_value(json_array_get(ideal, (size_t)i));
+			json_array_append_new(eff, isfinite(e) ? json_real(round(e * 1e4) / 1e4) : json_null());
+		}
 		json_object_set_new(out, kind ? "thread" : "process", json_pack(
 			"{s:o, s:o, s:o, s:o}", "ops_per_s", io_array(pts[kind], nc, offsetof(struct io_point, ops_per_s)),
 			"efficiency", eff, "create_ns_per_worker",
@@ -304,8 +322,9 @@ static json_t *io_run(const struct model_params *p, struct tp_err *err)
 	}
 	json_object_set_new(out, "method", json_string(
 		"each worker loops: ppoll() on a pipe with a 1 ms timeout (the simulated I/O), then about 20 us of "
-		"CPU work (cpu_work_ns: the best of 5 timed runs here); ops_per_s counts loops finished in a fixed "
-		"window after every worker started, summed over the workers; ideal_ops_per_s is workers / (wait + "
+		"CPU work (cpu_work_ns: the best of 5 timed runs here); ops_per_s counts loops finished in a "
+		"window after every worker started (the budget's share, run on until the workers finished 4 loops each), "
+		"summed over the workers; ideal_ops_per_s is workers / (wait + "
 		"work), capped at ncpu / work (the CPUs saturate); efficiency is ops_per_s over ideal. Workers are not "
 		"pinned. create_ns_per_worker: from the first fork()/pthread_create() to the last worker's ready "
 		"byte, over the workers. memory_bytes_per_worker, read while all run: processes, growth of "

@@ -255,8 +255,12 @@ static void test_iobound(void **state)
 		for (int f = 0; f < 4; f++) {
 			const json_t *a = json_object_get(json_object_get(r, kinds[k]), fields[f]);
 			assert_int_equal(json_array_size(a), 5);
-			for (size_t i = 0; i < 5; i++)
-				assert_true(json_number_value(json_array_get(a, i)) > 0);
+			for (size_t i = 0; i < 5; i++) {
+				const json_t *v = json_array_get(a, i);
+				if (!(json_number_value(v) > 0))
+					fail_msg("iobound %s %s at %d workers: %s%g", kinds[k], fields[f], want[i],
+						 json_is_null(v) ? "null " : "", json_number_value(v));
+			}
 		}
 	json_decref(r);
 }
