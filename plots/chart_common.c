@@ -1,4 +1,4 @@
-/* What the chart families share: reading rows, subtitles, writing NAME.dat and NAME.gp, and rendering with gnuplot. */
+/* What the chart families share: reading rows, subtitles, writing NAME.dat and NAME.gp. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,7 +8,6 @@
 
 #include "parse.h"
 #include "plots/charts_int.h"
-#include "plots/gnuplot.h"
 #include "plots/templates.h"
 #include "results/doc.h"
 
@@ -233,21 +232,6 @@ int chart_finish(struct charts_run *cr, const char *name, const char *tpl, const
 	struct chart *c = &cr->set->chart[cr->set->n++];
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	snprintf(c->caption, sizeof(c->caption), "%s", caption);
-	c->rendered = false;
-	if (!cr->gnuplot)
-		return 0;
-	char msg[2400];
-	int rc = gnuplot_render(cr->dir, name, cr->timeout_s, msg, sizeof(msg));
-	if (rc == -ETIMEDOUT)
-		cr->gnuplot = false; /* one stuck gnuplot is enough waiting */
-	if (rc != 0) {
-		char png[4096];
-		snprintf(png, sizeof(png), "%s/%s.png", cr->dir, name);
-		unlink(png); /* a half-written or foreign file must not pass for the chart */
-		fprintf(stderr, "ipcbench: chart %s: %s\n", png, msg);
-		cr->set->failed++;
-	} else {
-		c->rendered = true;
-	}
+	c->rendered = false; /* charts_write renders the set once every script is written */
 	return 0;
 }

@@ -1,6 +1,9 @@
 /* The chart set: which charts a document gives (what they share is in chart_common.c). */
 #include "plots/charts.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +61,73 @@ static void charts_remove_stale(const struct charts_run *cr)
 	}
 }
 
+/* --- rendering: one gnuplot per CPU at a time, each chart's outcome reported in the set's order --- */
+
+#define RENDER_THREADS_MAX 8
+
+struct render_job {
+	int rc; /* gnuplot_render's, or 1: not started, a gnuplot before it was stuck */
+	char msg[2400];
+};
+
+struct render_pool {
+	const struct charts_run *cr;
+	struct render_job job[CHARTS_MAX];
+	_Atomic int next;
+	_Atomic bool stuck; /* one stuck gnuplot is enough waiting: start no more */
+};
+
+static void *render_worker(void *arg)
+{
+	struct render_pool *rp = arg;
+	for (int i; (i = atomic_fetch_add(&rp->next, 1)) < rp->cr->set->n;) {
+		struct render_job *j = &rp->job[i];
+		j->rc = 1;
+		if (atomic_load(&rp->stuck))
+			continue;
+		j->rc = gnuplot_render(rp->cr->dir, rp->cr->set->chart[i].name, rp->cr->timeout_s, j->msg,
+				       sizeof(j->msg));
+		if (j->rc == -ETIMEDOUT)
+			atomic_store(&rp->stuck, true);
+	}
+	return NULL;
+}
+
+static void charts_render(const struct charts_run *cr)
+{
+	struct render_pool *rp = calloc(1, sizeof(*rp));
+	if (!rp) {
+		fprintf(stderr, "ipcbench: charts: out of memory, none rendered\n");
+		cr->set->failed += cr->set->n;
+		return;
+	}
+	rp->cr = cr;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int nt = cpus < 1 ? 1 : cpus > RENDER_THREADS_MAX ? RENDER_THREADS_MAX : (int)cpus;
+	nt = nt < cr->set->n ? nt : cr->set->n;
+	pthread_t t[RENDER_THREADS_MAX];
+	int started = 0;
+	while (started < nt && pthread_create(&t[started], NULL, render_worker, rp) == 0)
+		started++;
+	if (started == 0)
+		render_worker(rp); /* no thread to be had: one at a time, here */
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < cr->set->n; i++) {
+		struct render_job *j = &rp->job[i];
+		if (j->rc == 0) {
+			cr->set->chart[i].rendered = true;
+		} else if (j->rc < 0) {
+			char png[4096];
+			snprintf(png, sizeof(png), "%s/%s.png", cr->dir, cr->set->chart[i].name);
+			unlink(png); /* a half-written or foreign file must not pass for the chart */
+			fprintf(stderr, "ipcbench: chart %s: %s\n", png, j->msg);
+			cr->set->failed++;
+		}
+	}
+	free(rp);
+}
+
 int charts_write(const char *dir, const json_t *doc, struct chart_set *set, int timeout_s)
 {
 	struct charts_run run = { .dir = dir }, *cr = &run;
@@ -100,6 +170,8 @@ int charts_write(const char *dir, const json_t *doc, struct chart_set *set, int 
 		rc = chart_scaling(cr);
 	if (rc == 0)
 		rc = chart_use_cases(cr);
+	if (cr->gnuplot && cr->set->n)
+		charts_render(cr);
 	if (rc == 0)
 		charts_remove_stale(cr);
 	return rc;

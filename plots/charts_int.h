@@ -79,7 +79,7 @@ FILE *chart_open(const struct charts_run *cr, const char *name, const char *ext)
 int chart_close(const struct charts_run *cr, FILE *f, const char *name, const char *ext);
 /** Start data block index of a .dat (two blank lines before every block but the first). */
 void chart_block(FILE *f, int index, const char *name);
-/** Write NAME.gp from plots/TPL.gp, record the chart, and render it when gnuplot is here. */
+/** Write NAME.gp from plots/TPL.gp and record the chart; charts_write renders the set afterwards. */
 int chart_finish(struct charts_run *cr, const char *name, const char *tpl, const char *title, const char *subtitle,
 		 const char *caption, const struct param *extra, int n_extra);
 
