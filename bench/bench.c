@@ -184,11 +184,12 @@ static int64_t budget_share(const struct budget *b)
 	return per_run * 4 / 5; /* a warmup of a quarter of the span comes on top */
 }
 
-static void budget_spent(struct budget *b, const struct case_spec *c)
+/* A run is done whose warmup and timed span took span_ns: the rest of its time was overhead. */
+static void budget_spent(struct budget *b, int64_t span_ns)
 {
 	b->runs_left--;
 	b->runs_done++;
-	b->nominal_done_ns += c->duration_ns + c->warmup_ns;
+	b->nominal_done_ns += span_ns;
 }
 
 static int64_t clamp_ns(int64_t v, int64_t lo, int64_t hi)
@@ -226,12 +227,28 @@ static void plan_span(const struct budget *b, const struct config *cfg, struct c
 		      const struct rep_result *rr, int done)
 {
 	int64_t d = cfg->duration_ns;
+	c->min_round_trips = 0;
+	c->max_duration_ns = 0;
 	if (d == 0) {
 		int64_t share = budget_share(b);
 		int64_t least = cfg->quick ? QUICK_MIN_DURATION_NS : MIN_DURATION_NS;
 		int64_t cap = clamp_ns(share, least, b->max_span_ns);
 		int64_t need = done ? span_needed(c, rr, done, cfg->reps, cfg->quick) : PROBE_DURATION_NS;
 		d = clamp_ns(need, least, cap);
+		/*
+		 * The span above is planned at the pace the earlier repetitions kept; should
+		 * this one run slower, it runs on (within its share) until it has its part
+		 * of the round trips still missing. One pair, closed loop only: pairs share
+		 * one window, and an open-loop sender keeps its schedule.
+		 */
+		uint64_t have = 0;
+		for (int i = 0; i < done; i++)
+			have += rr[i].msgs;
+		if (done && c->pattern == PAT_PINGPONG && c->rate_per_s <= 0 && c->pairs <= 1 && have < TARGET_POOLED_RTTS) {
+			uint64_t left = (uint64_t)(cfg->reps - done);
+			c->min_round_trips = (TARGET_POOLED_RTTS - have + left - 1) / left;
+			c->max_duration_ns = cap;
+		}
 	}
 	c->duration_ns = d;
 	c->warmup_ns = cfg->warmup_ns ? cfg->warmup_ns : (d / 4 > 1000000 ? d / 4 : 1000000);
@@ -338,8 +355,10 @@ static int run_case(const struct config *cfg, struct case_spec *c, struct budget
 		plan_span(b, cfg, c, rr, done);
 		progress_show(pg, c, done, reps);
 		rc = run_once(c, &rr[done]);
-		budget_spent(b, c);
-		spans_ns += c->duration_ns;
+		/* the span A kept: longer than planned when it ran on for its round trips */
+		int64_t span = rr[done].elapsed_s > 0 ? (int64_t)(rr[done].elapsed_s * 1e9) : c->duration_ns;
+		budget_spent(b, span + c->warmup_ns);
+		spans_ns += span;
 		warmups_ns += c->warmup_ns;
 		pg->done++;
 		if (rc == 0 && !rr[done].ok) {

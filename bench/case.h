@@ -33,6 +33,13 @@ struct case_spec {
 	size_t msg_bytes;
 	int64_t warmup_ns;
 	int64_t duration_ns;
+	/*
+	 * Closed-loop pingpong of one pair: side A's span runs on past duration_ns
+	 * until it has made min_round_trips, but not past max_duration_ns (0: the
+	 * span is duration_ns). A host that slows down mid-row then costs time, not samples.
+	 */
+	uint64_t min_round_trips;
+	int64_t max_duration_ns;
 	int64_t timeout_ns; /* one blocking step (attach, send, receive) at most */
 	int cpu[2];         /* CPU of side A and B; -1 leaves a side unpinned */
 	const char *placement;     /* --placement: the relation of the two CPUs; NULL otherwise */

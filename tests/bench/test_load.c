@@ -137,6 +137,35 @@ static void test_rate_does_not_omit_a_stall(void **state)
 	free(r);
 }
 
+/*
+ * A closed-loop span runs on past its planned end until side A has made
+ * min_round_trips, and not past max_duration_ns: a repetition that the host
+ * slowed still brings its share of samples, and one that cannot reach it ends.
+ */
+static void test_span_runs_on_for_its_round_trips(void **state)
+{
+	(void)state;
+	struct case_spec c = test_case(transport_find("pipe"), PAT_PINGPONG, 64, NS_PER_S / 1000);
+	c.min_round_trips = 3000;
+	c.max_duration_ns = 30 * NS_PER_S;
+	struct rep_result *r = calloc(1, sizeof(*r));
+	assert_int_equal(run_once(&c, r), 0);
+	if (!r->ok)
+		print_error("%s\n", r->reason);
+	assert_true(r->ok);
+	assert_true(r->msgs >= 3000);
+	assert_int_equal(r->rtt.count, r->msgs);
+
+	/* out of reach: the cap ends the span, and the repetition is ok with what it has */
+	c.min_round_trips = UINT64_MAX;
+	c.max_duration_ns = 50 * 1000000LL;
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(run_once(&c, r), 0);
+	assert_true(r->ok);
+	assert_true(r->msgs > 0 && r->msgs < UINT64_MAX);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -144,6 +173,7 @@ int main(void)
 		cmocka_unit_test(test_pairs),
 		cmocka_unit_test(test_fanin),
 		cmocka_unit_test(test_rate_does_not_omit_a_stall),
+		cmocka_unit_test(test_span_runs_on_for_its_round_trips),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
