@@ -52,6 +52,12 @@ struct case_spec {
 	struct run_link *link; /* the other side on another host (bench/peer/); NULL: both sides here */
 };
 
+/** The longest side A's timed span may run: max_duration_ns when it lets the span run on, else duration_ns. */
+static inline int64_t case_longest_span_ns(const struct case_spec *c)
+{
+	return c->max_duration_ns > c->duration_ns ? c->max_duration_ns : c->duration_ns;
+}
+
 /* CPU one side used over its timed span: time on CPU and context switches. */
 struct cpu_use {
 	int64_t cpu_ns;   /* user + system */

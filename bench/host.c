@@ -642,14 +642,14 @@ bool host_line_moved(const json_t *a, const json_t *b, double *lo_a, double *hi_
 			return false;
 	}
 	*lo_a = r[0][0], *hi_a = r[0][1], *lo_b = r[1][0], *hi_b = r[1][1];
-	return r[0][0] > HOST_LINE_MOVED * r[1][1] || r[1][0] > HOST_LINE_MOVED * r[0][1];
+	return host_line_apart(r[1][1], r[0][0]) || host_line_apart(r[0][1], r[1][0]);
 }
 
 static void host_warn_moved(const json_t *q, json_t *out)
 {
 	const json_t *rtt = json_object_get(q, "cacheline_rtt_ns");
 	double start = json_number_value(json_array_get(rtt, 0)), end = json_number_value(json_array_get(rtt, 1));
-	if (start > 0 && end > 0 && fmax(start, end) > HOST_LINE_MOVED * fmin(start, end))
+	if (start > 0 && end > 0 && host_line_apart(fmin(start, end), fmax(start, end)))
 		json_array_append_new(out, json_sprintf(HOST_WARN_MOVED " during the run: a cache line's round trip between "
 							     "the two CPUs took %.0f ns at the start and %.0f ns at the "
 							     "end, so rows that cross CPUs early and late were measured on "

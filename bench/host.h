@@ -50,6 +50,12 @@ json_t *host_warnings_json(const json_t *quality);
 /* Cache-line round trips further apart than this (the larger over the smaller): the host moved the CPUs. */
 #define HOST_LINE_MOVED 1.25
 
+/** Whether a lowest and a highest cache-line round trip lie further apart than HOST_LINE_MOVED. */
+static inline bool host_line_apart(double lo, double hi)
+{
+	return hi > HOST_LINE_MOVED * lo;
+}
+
 /**
  * Whether two sets of cache-line round trips (arrays of ns, as host.quality.cacheline_rtt_ns)
  * lie more than 25% apart: the host moved the CPUs between them. Each set's lowest and

@@ -345,7 +345,7 @@ static int pingpong_timed(struct side *s, uint64_t *seq)
 	const struct case_spec *c = s->c;
 	double period_ns = c->rate_per_s > 0 ? 1e9 / c->rate_per_s : 0;
 	int64_t start = gate_pass(s), end = start + c->duration_ns, t, rtt, sent;
-	int64_t last_end = c->max_duration_ns > c->duration_ns ? start + c->max_duration_ns : end;
+	int64_t last_end = start + case_longest_span_ns(c);
 	uint64_t n = 0;
 	do {
 		int64_t due = period_ns > 0 ? start + (int64_t)((double)n * period_ns) : 0;

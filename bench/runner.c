@@ -552,8 +552,7 @@ int run_once(const struct case_spec *c, struct rep_result *out)
 		goto out;
 	}
 	/* Attach, warmup, the timed span, and the final meet each get their share. */
-	int64_t span = c->max_duration_ns > c->duration_ns ? c->max_duration_ns : c->duration_ns;
-	int64_t deadline = now_ns() + c->warmup_ns + span + 4 * c->timeout_ns;
+	int64_t deadline = now_ns() + c->warmup_ns + case_longest_span_ns(c) + 4 * c->timeout_ns;
 	struct watchdog w = { .ctl = ctl, .link = c->link, .limit_ns = c->timeout_ns + STALL_SLACK_NS,
 			      .since_ns = now_ns() };
 	rc = watch(k->ch, k->n, deadline, &w);

@@ -172,7 +172,7 @@ static bool host_moved(const json_t *hb, const json_t *hn, FILE *out)
 	double lo[2], hi[2];
 	bool between = host_line_moved(rtt[0], rtt[1], &lo[0], &hi[0], &lo[1], &hi[1]), moved = between;
 	for (int i = 0; i < 2 && isfinite(lo[0]) && isfinite(lo[1]); i++) {
-		if (hi[i] > HOST_LINE_MOVED * lo[i]) {
+		if (host_line_apart(lo[i], hi[i])) {
 			fprintf(out, "the host moved the CPUs during the %s run: a cache line's round trip between them "
 				     "took %.0f ns at its start and %.0f ns at its end\n",
 				run[i], json_number_value(json_array_get(rtt[i], 0)),
