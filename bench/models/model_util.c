@@ -102,13 +102,10 @@ bool mu_stop(int64_t deadline_ns)
 	return runner_stop_signal || now_ns() >= deadline_ns;
 }
 
-int64_t mu_proc_bytes(pid_t pid, const char *file, const char *field)
+/* The field's value in kB, times 1024, from one read of path; -1 when the read failed or lacks it. */
+static int64_t mu_proc_read(const char *path, const char *field)
 {
-	char path[64], buf[4096];
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	else
-		snprintf(path, sizeof(path), "/proc/self/%s", file);
+	char buf[4096];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -128,6 +125,25 @@ int64_t mu_proc_bytes(pid_t pid, const char *file, const char *field)
 		line = nl ? nl + 1 : NULL;
 	}
 	return -1;
+}
+
+int64_t mu_proc_bytes(pid_t pid, const char *file, const char *field)
+{
+	char path[64];
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	else
+		snprintf(path, sizeof(path), "/proc/self/%s", file);
+	/*
+	 * A few tries: a busy process's smaps_rollup can come back empty once
+	 * (iobound's 128 workers under ASan gave a null memory figure).
+	 */
+	int64_t v = mu_proc_read(path, field);
+	for (int tries = 1; tries < 3 && v < 0; tries++) {
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+		v = mu_proc_read(path, field);
+	}
+	return v;
 }
 
 json_t *mu_num(double v)
