@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "ipc/transport.h"
+#include "ipc/sys_inline.h"
 #include "shm/ring.h"
 
 #define FLOOR_WAKE_BYTES 64
@@ -71,7 +72,7 @@ static int floor_wake_send(void *end, const void *buf, size_t len, int64_t timeo
 	/* The peer read the last message before it answered it, and pingpong sends only after the answer. */
 	memcpy(fe->tx->msg, buf, FLOOR_WAKE_BYTES);
 	atomic_fetch_add_explicit(&fe->tx->word, 1, memory_order_release);
-	syscall(SYS_futex, (uint32_t *)&fe->tx->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	sys_futex((uint32_t *)&fe->tx->word, FUTEX_WAKE_PRIVATE, 1, NULL);
 	return 0;
 }
 
@@ -93,7 +94,7 @@ static ssize_t floor_wake_recv(void *end, void *buf, size_t len, size_t cap, int
 		int64_t left = deadline - now;
 		struct timespec ts = { (time_t)(left / NS_PER_S), (long)(left % NS_PER_S) };
 		/* The kernel compares the word itself: a wake that came first returns at once (EAGAIN). */
-		if (syscall(SYS_futex, (uint32_t *)&fe->rx->word, FUTEX_WAIT_PRIVATE, fe->seen, &ts, NULL, 0) &&
+		if (sys_futex((uint32_t *)&fe->rx->word, FUTEX_WAIT_PRIVATE, fe->seen, &ts) &&
 		    errno == ETIMEDOUT)
 			return -ETIMEDOUT;
 	}

@@ -16,6 +16,7 @@
 #include "results/hgrm.h"
 #include "results/model_table.h"
 #include "results/output.h"
+#include "ipc/sys_inline.h"
 
 /* A closed stdin/stdout/stderr would hand fd 0-2 to a mechanism; keep them taken. */
 static void hold_std_fds(void)
@@ -187,6 +188,12 @@ static int run_with_peer(struct config *cfg)
 int main(int argc, char **argv)
 {
 	hold_std_fds();
+	if (sys_inline_init()) {
+		fprintf(stderr, "ipcbench: IPCBENCH_SYSCALLS is '%s'; it takes 'inline' (the default) or 'libc' "
+				"(every per-message system call through the C library, for an interposer)\n",
+			getenv("IPCBENCH_SYSCALLS"));
+		return 2;
+	}
 	if (argc > 1 && strcmp(argv[1], "plot") == 0)
 		return bundle_plot_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "compare") == 0)

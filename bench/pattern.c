@@ -187,14 +187,23 @@ static int publish_count(struct side *s, _Atomic uint64_t *count, _Atomic uint64
 	return 0;
 }
 
+/*
+ * The calls between a loop and the mechanism's send or receive are inlined
+ * (PER_MSG): with both sides on one CPU each blocking call lets the peer run,
+ * and every return taken after that switch is mispredicted (ipc/sys_inline.h
+ * says why), so the mechanism's own function is the one frame between the
+ * loop and the kernel.
+ */
+#define PER_MSG static inline __attribute__((always_inline))
+
 /* One more message moved: the runner's watchdog sees this side is alive (a relaxed store to a private line). */
-static void made_progress(struct side *s)
+PER_MSG void made_progress(struct side *s)
 {
 	_Atomic uint64_t *n = &s->ctl->progress[s->me].msgs;
 	atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1, memory_order_relaxed);
 }
 
-static int send_msg(struct side *s, const void *buf, size_t len, uint64_t seq)
+PER_MSG int send_msg(struct side *s, const void *buf, size_t len, uint64_t seq)
 {
 	int rc = s->ops->send_commit ? s->ops->send_commit(s->end, buf, len, s->c->timeout_ns)
 				     : s->ops->send(s->end, buf, len, s->c->timeout_ns);
@@ -202,7 +211,7 @@ static int send_msg(struct side *s, const void *buf, size_t len, uint64_t seq)
 	return rc ? side_fail(s, rc, "send of message %llu", (unsigned long long)seq) : 0;
 }
 
-static ssize_t recv_msg(struct side *s, uint64_t seq)
+PER_MSG ssize_t recv_msg(struct side *s, uint64_t seq)
 {
 	size_t len = s->c->msg_bytes;
 	ssize_t n;
@@ -221,7 +230,7 @@ static ssize_t recv_msg(struct side *s, uint64_t seq)
 }
 
 /* Zero-copy sending (transport_ops.send_loan): a buffer of the mechanism's for message seq, or NULL. */
-static void *loan_buf(struct side *s, size_t len, uint64_t seq)
+PER_MSG void *loan_buf(struct side *s, size_t len, uint64_t seq)
 {
 	void *buf = NULL;
 	int rc = s->ops->send_loan(s->end, len, s->c->timeout_ns, &buf);
@@ -253,7 +262,7 @@ static void *stamp_msg(struct side *s, struct msg_gen *g, uint64_t seq)
 }
 
 /* B: send the message just received back whole; with loans, B copies it into a loaned buffer (B producing its reply). */
-static int echo_msg(struct side *s, size_t n, uint64_t seq)
+PER_MSG int echo_msg(struct side *s, size_t n, uint64_t seq)
 {
 	const void *src = s->msg;
 	if (s->ops->send_loan) {
@@ -267,7 +276,7 @@ static int echo_msg(struct side *s, size_t n, uint64_t seq)
 }
 
 /* Done with the message received last, after its check: a zero-copy mechanism gets its buffer back. */
-static int done_msg(struct side *s, uint64_t seq)
+PER_MSG int done_msg(struct side *s, uint64_t seq)
 {
 	int rc = s->ops->recv_release ? s->ops->recv_release(s->end, s->msg) : 0;
 	return rc ? side_fail(s, rc, "release of message %llu", (unsigned long long)seq) : 0;

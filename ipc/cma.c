@@ -213,7 +213,7 @@ static ssize_t cma_recv(void *end, void *buf, size_t len, size_t cap, int64_t ti
 	for (size_t got = 0; d.len <= cap && got < d.len;) {
 		struct iovec local = { (char *)buf + got, d.len - got };
 		struct iovec remote = { (void *)(uintptr_t)(d.addr + got), d.len - got };
-		ssize_t r = process_vm_readv(ce->peer, &local, 1, &remote, 1, 0);
+		ssize_t r = sys_process_vm_readv(ce->peer, &local, 1, &remote, 1);
 		if (r <= 0)
 			return r == 0 ? -EIO : errno == ESRCH ? 0 : -errno; /* ESRCH: the peer is gone */
 		got += (size_t)r;

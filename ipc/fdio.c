@@ -1,4 +1,4 @@
-/* Deadline-bounded fd I/O: try first, poll only when the kernel says EAGAIN. */
+/* Deadline-bounded fd I/O: the slow paths of fdio.h's per-message calls, and setup's accept and connect. */
 #include "fdio.h"
 
 #include <errno.h>
@@ -69,15 +69,14 @@ int fd_blocking(int fd, const struct tp_params *p)
 	return 0;
 }
 
-int fd_send_all(int fd, const void *buf, size_t len, int64_t timeout_ns)
+int fd_send_all_rest(int fd, const void *buf, size_t len, size_t done, ssize_t last, int64_t timeout_ns)
 {
 	const char *p = buf;
 	int64_t deadline = 0;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+	for (ssize_t n = last;; n = sys_write(fd, p + done, len - done)) {
 		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
+			if ((done += (size_t)n) >= len)
+				return 0;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -88,18 +87,16 @@ int fd_send_all(int fd, const void *buf, size_t len, int64_t timeout_ns)
 		if (rc)
 			return rc;
 	}
-	return 0;
 }
 
-ssize_t fd_recv_all(int fd, void *buf, size_t len, int64_t timeout_ns)
+ssize_t fd_recv_all_rest(int fd, void *buf, size_t len, size_t done, ssize_t last, int64_t timeout_ns)
 {
 	char *p = buf;
-	size_t got = 0;
 	int64_t deadline = 0;
-	while (got < len) {
-		ssize_t n = read(fd, p + got, len - got);
+	for (ssize_t n = last;; n = sys_read(fd, p + done, len - done)) {
 		if (n > 0) {
-			got += (size_t)n;
+			if ((done += (size_t)n) >= len)
+				return (ssize_t)done;
 			continue;
 		}
 		if (n == 0)
@@ -112,14 +109,12 @@ ssize_t fd_recv_all(int fd, void *buf, size_t len, int64_t timeout_ns)
 		if (rc)
 			return rc;
 	}
-	return (ssize_t)got;
 }
 
-int fd_send_msg(int fd, const void *buf, size_t len, int64_t timeout_ns)
+int fd_send_msg_rest(int fd, const void *buf, size_t len, ssize_t last, int64_t timeout_ns)
 {
 	int64_t deadline = 0;
-	for (;;) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+	for (ssize_t n = last;; n = sys_send(fd, buf, len, MSG_NOSIGNAL)) {
 		if (n == (ssize_t)len)
 			return 0;
 		if (n >= 0)
@@ -134,11 +129,10 @@ int fd_send_msg(int fd, const void *buf, size_t len, int64_t timeout_ns)
 	}
 }
 
-ssize_t fd_recv_msg(int fd, void *buf, size_t cap, int64_t timeout_ns)
+ssize_t fd_recv_msg_rest(int fd, void *buf, size_t cap, ssize_t last, int64_t timeout_ns)
 {
 	int64_t deadline = 0;
-	for (;;) {
-		ssize_t n = recv(fd, buf, cap, MSG_TRUNC);
+	for (ssize_t n = last;; n = sys_recv(fd, buf, cap, MSG_TRUNC)) {
 		if (n > (ssize_t)cap)
 			return -EMSGSIZE;
 		if (n >= 0)

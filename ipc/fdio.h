@@ -5,8 +5,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
+#include "sys_inline.h"
 #include "transport.h"
 
 /*
@@ -28,18 +30,61 @@
  */
 int fd_blocking(int fd, const struct tp_params *p);
 
+
+
+
+
+/*
+ * The per-message calls. Each makes its system calls inline (sys_inline.h)
+ * and leaves the rest (EINTR, a wait, an error) to a function in fdio.c, so
+ * that a mechanism's send or receive is the one frame between the timed loop
+ * and the kernel. sys_inline.h says why that matters.
+ */
+
+/* The slow paths: carry on after done bytes moved and a call returned last (errno intact when it is -1). */
+int fd_send_all_rest(int fd, const void *buf, size_t len, size_t done, ssize_t last, int64_t timeout_ns);
+ssize_t fd_recv_all_rest(int fd, void *buf, size_t len, size_t done, ssize_t last, int64_t timeout_ns);
+int fd_send_msg_rest(int fd, const void *buf, size_t len, ssize_t last, int64_t timeout_ns);
+ssize_t fd_recv_msg_rest(int fd, void *buf, size_t cap, ssize_t last, int64_t timeout_ns);
+
 /** Write all len bytes (stream fds). 0, -ETIMEDOUT, -EPIPE or -errno. */
-int fd_send_all(int fd, const void *buf, size_t len, int64_t timeout_ns);
+static inline int fd_send_all(int fd, const void *buf, size_t len, int64_t timeout_ns)
+{
+	for (size_t done = 0;;) {
+		ssize_t n = sys_write(fd, (const char *)buf + done, len - done);
+		if (n <= 0)
+			return fd_send_all_rest(fd, buf, len, done, n, timeout_ns);
+		if ((done += (size_t)n) >= len)
+			return 0;
+	}
+}
 
 /** Read exactly len bytes (stream fds). len, 0 at end of stream, -ETIMEDOUT or -errno. */
-ssize_t fd_recv_all(int fd, void *buf, size_t len, int64_t timeout_ns);
+static inline ssize_t fd_recv_all(int fd, void *buf, size_t len, int64_t timeout_ns)
+{
+	for (size_t done = 0;;) {
+		ssize_t n = sys_read(fd, (char *)buf + done, len - done);
+		if (n <= 0)
+			return fd_recv_all_rest(fd, buf, len, done, n, timeout_ns);
+		if ((done += (size_t)n) >= len)
+			return (ssize_t)done;
+	}
+}
 
 /** Send one datagram or record (message fds). 0, -ETIMEDOUT, -EPIPE, -EMSGSIZE or -errno. */
-int fd_send_msg(int fd, const void *buf, size_t len, int64_t timeout_ns);
+static inline int fd_send_msg(int fd, const void *buf, size_t len, int64_t timeout_ns)
+{
+	ssize_t n = sys_send(fd, buf, len, MSG_NOSIGNAL);
+	return n == (ssize_t)len ? 0 : fd_send_msg_rest(fd, buf, len, n, timeout_ns);
+}
 
 /** Receive one datagram or record of up to cap bytes. Its length, 0 when the peer closed,
  *  -ETIMEDOUT or -errno. A record longer than cap is reported as -EMSGSIZE. */
-ssize_t fd_recv_msg(int fd, void *buf, size_t cap, int64_t timeout_ns);
+static inline ssize_t fd_recv_msg(int fd, void *buf, size_t cap, int64_t timeout_ns)
+{
+	ssize_t n = sys_recv(fd, buf, cap, MSG_TRUNC);
+	return n >= 0 && n <= (ssize_t)cap ? n : fd_recv_msg_rest(fd, buf, cap, n, timeout_ns);
+}
 
 /** Accept one connection on a listening fd, waiting at most timeout_ns. The new fd is
  *  non-blocking and close-on-exec. The fd, -ETIMEDOUT or -errno. */

@@ -7,6 +7,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "sys_inline.h"
+
 /* Room for the one descriptor we pass, and a few more a hostile peer might send (all closed). */
 #define FDPASS_MAX_FDS 8
 
@@ -29,7 +31,7 @@ int fdpass_send(int sock, const void *buf, size_t len, int fd)
 		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
 	for (;;) {
-		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		ssize_t n = sys_sendmsg(sock, &mh, MSG_NOSIGNAL);
 		if (n == (ssize_t)len)
 			return 0;
 		if (n >= 0)
@@ -72,7 +74,7 @@ ssize_t fdpass_recv(int sock, void *buf, size_t cap, int *fd)
 	for (;;) {
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
 				     .msg_controllen = sizeof(ctl.buf) };
-		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		ssize_t n = sys_recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

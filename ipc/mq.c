@@ -11,6 +11,7 @@
 
 #include "../bench/host.h"
 #include "names.h"
+#include "sys_inline.h"
 #include "transport.h"
 
 #define MQ_MSG_MAX_PATH "/proc/sys/fs/mqueue/msg_max"
@@ -162,7 +163,7 @@ static int mq_send_msg(void *end, const void *buf, size_t len, int64_t timeout_n
 {
 	struct mq_end *me = end;
 	bool renewed = false;
-	while (mq_timedsend(me->tx, buf, len, 0, &me->deadline) < 0)
+	while (sys_mq_timedsend(me->tx, buf, len, 0, &me->deadline) < 0)
 		if (errno != EINTR && !(errno == ETIMEDOUT && mq_renew(me, timeout_ns, &renewed)))
 			return -errno;
 	return 0;
@@ -174,7 +175,7 @@ static ssize_t mq_recv_msg(void *end, void *buf, size_t len, size_t cap, int64_t
 	bool renewed = false;
 	(void)len;
 	for (;;) {
-		ssize_t n = mq_timedreceive(me->rx, buf, cap, NULL, &me->deadline);
+		ssize_t n = sys_mq_timedreceive(me->rx, buf, cap, NULL, &me->deadline);
 		if (n >= 0)
 			return n;
 		if (errno != EINTR && !(errno == ETIMEDOUT && mq_renew(me, timeout_ns, &renewed)))

@@ -116,7 +116,7 @@ static int pipe_splice_send(void *end, const void *buf, size_t len, int64_t time
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	int64_t deadline = 0;
 	while (iov.iov_len > 0) {
-		ssize_t n = vmsplice(fd, &iov, 1, 0);
+		ssize_t n = sys_vmsplice(fd, &iov, 1, 0);
 		if (n > 0) {
 			iov.iov_base = (char *)iov.iov_base + n;
 			iov.iov_len -= (size_t)n;

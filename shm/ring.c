@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../bench/clock.h"
+#include "../ipc/sys_inline.h"
 
 #define RING_POLLS 32                  /* polls between looks at the clock while spinning */
 #define RING_SPIN_NS (20 * 1000)      /* adaptive: the least spin before sleeping, many cross-CPU round trips */
@@ -142,12 +143,12 @@ static void ring_futex_wait(struct ring_end *e, _Atomic uint32_t *word, int64_t 
 {
 	struct timespec ts = { (time_t)(left_ns / NS_PER_S), (long)(left_ns % NS_PER_S) };
 	/* The kernel reads the word itself: a wake that came first makes this return at once. */
-	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT | e->futex_flags, 1, &ts, NULL, 0);
+	sys_futex((uint32_t *)word, FUTEX_WAIT | e->futex_flags, 1, &ts);
 }
 
 static void ring_futex_wake(struct ring_end *e, _Atomic uint32_t *word)
 {
-	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | e->futex_flags, 1, NULL, NULL, 0);
+	sys_futex((uint32_t *)word, FUTEX_WAKE | e->futex_flags, 1, NULL);
 }
 
 /* Sleep until the other side writes our eventfd; a write that came first makes poll return at once. */
@@ -156,14 +157,14 @@ static void ring_eventfd_wait(struct ring_end *e, int64_t left_ns)
 	struct timespec ts = { (time_t)(left_ns / NS_PER_S), (long)(left_ns % NS_PER_S) };
 	struct pollfd p = { .fd = e->wait_fd, .events = POLLIN };
 	uint64_t count;
-	if (ppoll(&p, 1, &ts, NULL) > 0)
-		(void)!read(e->wait_fd, &count, sizeof(count)); /* back to 0 for the next sleep */
+	if (sys_ppoll(&p, 1, &ts) > 0)
+		(void)!sys_read(e->wait_fd, &count, sizeof(count)); /* back to 0 for the next sleep */
 }
 
 static void ring_eventfd_wake(struct ring_end *e)
 {
 	uint64_t one = 1;
-	(void)!write(e->wake_fd, &one, sizeof(one));
+	(void)!sys_write(e->wake_fd, &one, sizeof(one));
 }
 
 static int ring_sem_wait(sem_t *s, int64_t timeout_ns, int64_t *deadline)

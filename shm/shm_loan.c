@@ -15,6 +15,7 @@
 
 #include "../bench/clock.h"
 #include "../ipc/names.h"
+#include "../ipc/sys_inline.h"
 #include "../ipc/transport.h"
 #include "ring.h"
 
@@ -244,7 +245,7 @@ static int shm_loan_wait(struct shm_loan_end *le, struct shm_loan_lane *l, _Atom
 		}
 		struct timespec ts = { (time_t)(left / NS_PER_S), (long)(left % NS_PER_S) };
 		/* The kernel reads the word itself: a wake that came first makes this return at once. */
-		syscall(SYS_futex, (uint32_t *)flag, FUTEX_WAIT, 1, &ts, NULL, 0);
+		sys_futex((uint32_t *)flag, FUTEX_WAIT, 1, &ts);
 	}
 	atomic_store_explicit(flag, 0, memory_order_relaxed);
 	return rc;
@@ -256,7 +257,7 @@ static void shm_loan_store_then_wake(struct shm_loan_lane *l, _Atomic uint64_t *
 	atomic_store(dst, v);
 	_Atomic uint32_t *flag = &l->sleeping[who];
 	if (atomic_load(flag) && atomic_exchange(flag, 0))
-		syscall(SYS_futex, (uint32_t *)flag, FUTEX_WAKE, 1, NULL, NULL, 0);
+		sys_futex((uint32_t *)flag, FUTEX_WAKE, 1, NULL);
 }
 
 /* Producer: lend the caller the next slot, once the consumer handed back what it held there. */
