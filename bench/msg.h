@@ -72,6 +72,14 @@ struct msg_check {
  */
 bool msg_check(struct msg_check *c, const void *buf, size_t got, size_t len, bool full);
 
+/**
+ * Check a reply that must be exactly what this side sent (a pingpong echo),
+ * byte for byte against sent: ~3x faster than the checksum at 64 KiB. A
+ * mismatch goes to msg_check(full) to be sorted into corrupt, lost or out of
+ * order and counted. @return true when the reply is the expected message, intact.
+ */
+bool msg_check_echo(struct msg_check *c, const void *buf, size_t got, const void *sent, size_t len);
+
 /** A position-dependent 64-bit sum of len bytes (Fletcher-style, ~8 bytes a cycle). */
 uint64_t msg_payload_sum(const void *buf, size_t len);
 

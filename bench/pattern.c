@@ -282,10 +282,22 @@ PER_MSG int done_msg(struct side *s, uint64_t seq)
 	return rc ? side_fail(s, rc, "release of message %llu", (unsigned long long)seq) : 0;
 }
 
-/* Check after the clock stopped; a bad echo is counted, not fatal, so all errors are tallied. */
+/*
+ * Check after the clock stopped; a bad echo is counted, not fatal, so all
+ * errors are tallied. The message A sent is still in gen.buf unless it went
+ * out in a loaned buffer, so the echo is compared with it byte for byte;
+ * after a loan, the checksum checks it. The check is outside the RTT, but with
+ * both sides on one CPU it is CPU time that A spends and B does not, and the
+ * scheduler answers that share: the checksum (3.4 us at 64 KiB) made
+ * uds-stream's 64 KiB round trip 5% longer than with a header check alone.
+ */
 static int check_echo(struct side *s, ssize_t n, uint64_t seq)
 {
-	msg_check(&s->chk, s->msg, (size_t)n, s->c->msg_bytes, true);
+	size_t len = s->c->msg_bytes;
+	if (s->ops->send_loan)
+		msg_check(&s->chk, s->msg, (size_t)n, len, true);
+	else
+		msg_check_echo(&s->chk, s->msg, (size_t)n, s->gen.buf, len);
 	return done_msg(s, seq);
 }
 
