@@ -555,6 +555,47 @@ static void test_failed_row_exits_1(void **state)
 	assert_no_new_leftovers(before);
 }
 
+/* IPCBENCH_SYSCALLS: a bad value exits 2 naming it; both ways of making the calls give verified rows. */
+static void test_syscalls_env(void **state)
+{
+	(void)state;
+	const char *list[] = { "--list", NULL };
+	const char *bogus[] = { "IPCBENCH_SYSCALLS=bogus", NULL };
+	char *out = NULL, *err = NULL;
+	int rc = tool_run_env(list, bogus, &out, &err, 30);
+	if (rc != 2 || out[0] || count_lines(err) != 1 || !strstr(err, "IPCBENCH_SYSCALLS"))
+		print_error("IPCBENCH_SYSCALLS=bogus: exit %d (want 2), stdout %zu bytes, stderr:\n%s", rc, strlen(out), err);
+	assert_int_equal(rc, 2);
+	assert_int_equal(count_lines(err), 1);
+	free(out);
+	free(err);
+
+	const char *args[] = { "-m", "pipe,uds-stream,mq,shm", "-p", "pingpong", "-s", "4K", "-d", "0.05", "-r", "1",
+			       "--json", "--quiet", NULL };
+	const char *ways[] = { "IPCBENCH_SYSCALLS=inline", "IPCBENCH_SYSCALLS=libc" };
+	for (size_t w = 0; w < 2; w++) {
+		const char *env[] = { ways[w], NULL };
+		out = err = NULL;
+		rc = tool_run_env(args, env, &out, &err, 60);
+		if (rc != 0)
+			print_error("%s: exit %d (want 0); stderr:\n%s", ways[w], rc, err);
+		assert_int_equal(rc, 0);
+		json_t *doc = parse_json(out);
+		const json_t *results = json_object_get(doc, "results");
+		assert_int_equal(json_array_size(results), 4);
+		size_t i;
+		const json_t *row;
+		json_array_foreach(results, i, row) {
+			if (strcmp(jstr(row, "status"), "ok") && strcmp(jstr(row, "status"), "unsupported"))
+				print_error("%s: %s %s\n", ways[w], jstr(row, "mechanism"), jstr(row, "reason"));
+			assert_true(!strcmp(jstr(row, "status"), "ok") || !strcmp(jstr(row, "status"), "unsupported"));
+		}
+		json_decref(doc);
+		free(out);
+		free(err);
+	}
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -622,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_placement),
 		cmocka_unit_test(test_failed_row_exits_1),
 		cmocka_unit_test(test_output_dir),
+		cmocka_unit_test(test_syscalls_env),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
