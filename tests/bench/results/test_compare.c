@@ -275,6 +275,40 @@ static void test_e2e_host_moved(void **state)
 	free(out);
 }
 
+/*
+ * A round trip of a few cache-line transfers (under 4 of the runs' line round
+ * trips) moves with the host's placement as those do: a 14% shift, every new
+ * repetition above every base one, is inside its 25%; a doubling is not.
+ */
+static void test_e2e_line_bound(void **state)
+{
+	(void)state;
+	double base[6] = { 407, 411, 407, 409, 405, 407 }, shifted[6], doubled[6];
+	for (int i = 0; i < 6; i++) {
+		shifted[i] = 1.14 * base[i];
+		doubled[i] = 2 * base[i];
+	}
+	const char *a = write_doc("line_base.json", base, bps6, 6), *b = write_doc("line_new.json", shifted, bps6, 6);
+	set_line_rtt(a, 315, 291);
+	set_line_rtt(b, 308, 293);
+	char *out = run_compare(a, b);
+	expect_row(out, "pipe", "no change beyond the runs' noise (+-25%)", "worse");
+	expect_row(out, "pipe", "p=0.002", NULL);
+	free(out);
+	b = write_doc("line_doubled.json", doubled, bps6, 6);
+	set_line_rtt(b, 308, 293);
+	out = run_compare(a, b);
+	expect_row(out, "pipe", "worse", "better");
+	free(out);
+	/* the same round trips beside a faster line (under a quarter of them): the usual 5% */
+	set_line_rtt(a, 90, 95);
+	b = write_doc("line_new2.json", shifted, bps6, 6);
+	set_line_rtt(b, 92, 96);
+	out = run_compare(a, b);
+	expect_row(out, "pipe", "worse", "better");
+	free(out);
+}
+
 static void test_e2e_small_change(void **state)
 {
 	(void)state;
@@ -368,7 +402,7 @@ int main(void)
 		cmocka_unit_test(test_p_large),	      cmocka_unit_test(test_interval),
 		cmocka_unit_test(test_interval_small), cmocka_unit_test(test_e2e_identical),
 		cmocka_unit_test(test_e2e_twice_slower), cmocka_unit_test(test_e2e_host_moved),
-		cmocka_unit_test(test_e2e_small_change),
+		cmocka_unit_test(test_e2e_small_change), cmocka_unit_test(test_e2e_line_bound),
 		cmocka_unit_test(test_e2e_within_noise),
 		cmocka_unit_test(test_e2e_too_few),   cmocka_unit_test(test_e2e_old_files),
 		cmocka_unit_test(test_e2e_help),
