@@ -73,6 +73,8 @@ int fd_send_all_rest(int fd, const void *buf, size_t len, size_t done, ssize_t l
 {
 	const char *p = buf;
 	int64_t deadline = 0;
+	if (done >= len) /* nothing to write: a write of 0 bytes returns 0 */
+		return 0;
 	for (ssize_t n = last;; n = sys_write(fd, p + done, len - done)) {
 		if (n > 0) {
 			if ((done += (size_t)n) >= len)

@@ -30,10 +30,6 @@
  */
 int fd_blocking(int fd, const struct tp_params *p);
 
-
-
-
-
 /*
  * The per-message calls. Each makes its system calls inline (sys_inline.h)
  * and leaves the rest (EINTR, a wait, an error) to a function in fdio.c, so

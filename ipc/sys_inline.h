@@ -9,11 +9,12 @@
  * (a retpoline kernel) has refilled the return stack buffer, so each return
  * taken after the peer's turn is mispredicted and waits for its stack line.
  * With the wrapper's frame as well, pipe's 64 B round trip with both sides on
- * one CPU read 1.05x a plain blocking loop's; with the call inline, 1.01x.
+ * one CPU read 1.05x a plain blocking loop's; with the call inline, 1.00-1.02x.
  *
  * So every per-message system call goes through these, and each row has one
  * frame between its loop and the kernel, as a plain program has. Calls into a
- * library that is part of the mechanism (liburing, libzmq) stay library calls.
+ * library that is part of the mechanism (liburing, libzmq, pthread condition
+ * variables, POSIX semaphores) stay library calls.
  * Elsewhere than x86-64, and in sanitizer builds (ASan checks the buffers and
  * TSan learns the fd's ordering in the wrappers), these are the C library's own.
  * So they are when the environment holds IPCBENCH_SYSCALLS=libc at start-up
