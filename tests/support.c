@@ -4,12 +4,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -444,6 +446,21 @@ void assert_no_new_leftovers(char *before)
 	free(before);
 	free(fresh);
 	assert_false(bad);
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0; /* on to the next: what is left shows in the check below */
+}
+
+int remove_tree(const char *dir)
+{
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return access(dir, F_OK) == 0 ? -1 : 0;
 }
 
 size_t count_lines(const char *s)

@@ -26,26 +26,6 @@ static char *temp_dir(void)
 	return dir;
 }
 
-static void remove_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[512];
-	while (d && (e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		struct stat sb;
-		if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-			remove_tree(path);
-		else
-			unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
 static char *path_in(const char *dir, const char *name)
 {
 	static char path[1100];

@@ -2,7 +2,6 @@
 #include "support.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -596,14 +595,6 @@ static void test_syscalls_env(void **state)
 	}
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* -o writes the bundle; this build writes results.json (schema 1) and results.csv. */
 static void test_output_dir(void **state)
 {
@@ -648,7 +639,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return remove_tree(scratch);
 }
 
 int main(void)

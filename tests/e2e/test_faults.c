@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <net/if.h>
 #include <poll.h>
@@ -203,21 +202,6 @@ static char proc_state(pid_t pid)
 	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) != 2)
 		return 0;
 	return flags & PF_EXITING ? 'X' : state;
-}
-
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- the sandbox: a holder process, the tool in its own session below it ---- */
@@ -678,7 +662,7 @@ static const char *fault_case(const struct transport_ops *ops, enum fault f, int
 	}
 	sandbox_free(&sb);
 	if (outdir[0])
-		rm_tree(outdir);
+		remove_tree(outdir);
 	if (before)
 		assert_no_new_leftovers(before); /* without private namespaces, the host's are compared */
 	return why[0] ? why : NULL;
@@ -1038,7 +1022,7 @@ static int setup_scratch(void **state)
 static int teardown_scratch(void **state)
 {
 	(void)state;
-	rm_tree(scratch);
+	remove_tree(scratch);
 	return 0;
 }
 

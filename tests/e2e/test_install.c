@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <glob.h>
 #include <jansson.h>
 #include <poll.h>
@@ -158,12 +157,6 @@ static bool is_file(const char *path)
 {
 	struct stat sb;
 	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
 }
 
 /* --- the man page against what the binary says --- */
@@ -470,7 +463,7 @@ static const char *make_scratch(void)
 static int remove_scratch(void **state)
 {
 	(void)state;
-	int rc = scratch[0] ? nftw(scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS) : 0;
+	int rc = scratch[0] ? remove_tree(scratch) : 0;
 	scratch[0] = '\0';
 	return rc;
 }
