@@ -197,27 +197,38 @@ static int64_t clamp_ns(int64_t v, int64_t lo, int64_t hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* What the repetitions after `done` still need, from the rate the ones before measured. */
-static int64_t span_needed(const struct case_spec *c, const struct rep_result *rr, int done, int reps, bool quick)
+/* What the repetitions before the one being planned measured, added up. */
+struct reps_so_far {
+	uint64_t msgs;
+	long double busy_ns; /* sum of their RTTs */
+	double elapsed_s;    /* sum of their timed spans */
+};
+
+static struct reps_so_far reps_so_far(const struct rep_result *rr, int done)
 {
-	uint64_t msgs = 0;
-	long double busy_ns = 0;
-	double elapsed_s = 0;
+	struct reps_so_far t = { 0, 0, 0 };
 	for (int i = 0; i < done; i++) {
-		msgs += rr[i].msgs;
-		busy_ns += rr[i].rtt.sum;
-		elapsed_s += rr[i].elapsed_s;
+		t.msgs += rr[i].msgs;
+		t.busy_ns += rr[i].rtt.sum;
+		t.elapsed_s += rr[i].elapsed_s;
 	}
-	if (msgs == 0)
+	return t;
+}
+
+/* What the repetitions after `done` still need, from the rate the ones before (t) measured. */
+static int64_t span_needed(const struct case_spec *c, const struct reps_so_far *t, int done, int reps, bool quick)
+{
+	if (t->msgs == 0)
 		return INT64_MAX;
 	if (c->pattern == PAT_PINGPONG) {
-		uint64_t want = msgs >= TARGET_POOLED_RTTS ? 0 : TARGET_POOLED_RTTS - msgs;
+		uint64_t want = t->msgs >= TARGET_POOLED_RTTS ? 0 : TARGET_POOLED_RTTS - t->msgs;
 		double per_rep = (double)want / (reps - done) * 1.3; /* a little over, not just short */
 		/* The loop's pace, not the RTT: stamping and checking a large message lie between round trips. */
-		double pace_ns = elapsed_s > 0 ? elapsed_s * 1e9 / (double)msgs : (double)(busy_ns / (long double)msgs);
+		double pace_ns = t->elapsed_s > 0 ? t->elapsed_s * 1e9 / (double)t->msgs
+						  : (double)(t->busy_ns / (long double)t->msgs);
 		return (int64_t)(per_rep * pace_ns);
 	}
-	int64_t need = (int64_t)(TARGET_STREAM_MSGS * elapsed_s / (double)msgs * 1e9);
+	int64_t need = (int64_t)(TARGET_STREAM_MSGS * t->elapsed_s / (double)t->msgs * 1e9);
 	int64_t least = quick ? QUICK_MIN_DURATION_NS : STREAM_MIN_DURATION_NS;
 	return need > least ? need : least;
 }
@@ -233,7 +244,8 @@ static void plan_span(const struct budget *b, const struct config *cfg, struct c
 		int64_t share = budget_share(b);
 		int64_t least = cfg->quick ? QUICK_MIN_DURATION_NS : MIN_DURATION_NS;
 		int64_t cap = clamp_ns(share, least, b->max_span_ns);
-		int64_t need = done ? span_needed(c, rr, done, cfg->reps, cfg->quick) : PROBE_DURATION_NS;
+		struct reps_so_far t = reps_so_far(rr, done);
+		int64_t need = done ? span_needed(c, &t, done, cfg->reps, cfg->quick) : PROBE_DURATION_NS;
 		d = clamp_ns(need, least, cap);
 		/*
 		 * The span above is planned at the pace the earlier repetitions kept; should
@@ -241,12 +253,9 @@ static void plan_span(const struct budget *b, const struct config *cfg, struct c
 		 * of the round trips still missing. One pair, closed loop only: pairs share
 		 * one window, and an open-loop sender keeps its schedule.
 		 */
-		uint64_t have = 0;
-		for (int i = 0; i < done; i++)
-			have += rr[i].msgs;
-		if (done && c->pattern == PAT_PINGPONG && c->rate_per_s <= 0 && c->pairs <= 1 && have < TARGET_POOLED_RTTS) {
+		if (done && c->pattern == PAT_PINGPONG && c->rate_per_s <= 0 && c->pairs <= 1 && t.msgs < TARGET_POOLED_RTTS) {
 			uint64_t left = (uint64_t)(cfg->reps - done);
-			c->min_round_trips = (TARGET_POOLED_RTTS - have + left - 1) / left;
+			c->min_round_trips = (TARGET_POOLED_RTTS - t.msgs + left - 1) / left;
 			c->max_duration_ns = cap;
 		}
 	}
