@@ -365,7 +365,7 @@ static int pingpong_timed(struct side *s, uint64_t *seq)
 {
 	const struct case_spec *c = s->c;
 	double period_ns = c->rate_per_s > 0 ? 1e9 / c->rate_per_s : 0;
-	int64_t start = gate_pass(s), end = start + c->duration_ns, t, rtt, sent;
+	int64_t start = gate_pass(s), end = start + c->duration_ns, t = start, rtt, sent;
 	int64_t last_end = start + case_longest_span_ns(c);
 	uint64_t n = 0;
 	do {
@@ -373,13 +373,14 @@ static int pingpong_timed(struct side *s, uint64_t *seq)
 		if ((rtt = round_trip(s, (*seq)++, due, &sent)) < 0)
 			return (int)rtt;
 		n++;
+		t = sent + rtt; /* the clock when the echo arrived: no third reading per round trip */
 		if (c->pattern == PAT_ONEWAY)
 			continue; /* B times these */
 		hist_record(&s->ctl->rtt, (uint64_t)rtt);
 		if (due)
 			hist_record(&s->ctl->intended, (uint64_t)(sent + rtt - due));
 		s->rep->msgs++;
-	} while ((t = now_ns()) < end || (n < c->min_round_trips && t < last_end));
+	} while (t < end || (n < c->min_round_trips && t < last_end));
 	s->rep->t_first_ns = start;
 	s->rep->t_last_ns = t;
 	return 0;
