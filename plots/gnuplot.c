@@ -1,14 +1,14 @@
-/* gnuplot as a child: no shell, stderr captured, a deadline, and the PNG checked. */
+/* gnuplot as a child: no shell, stderr captured, a deadline, dies with ipcbench, and the PNG checked. */
 #include "plots/gnuplot.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,22 +17,27 @@
 #include "clock.h"
 #include "runner.h"
 
-bool gnuplot_in_path(void)
+/* gnuplot's full path from PATH, as execvp would find it, into full; false when it is not there. */
+static bool gnuplot_lookup(char *full, size_t len)
 {
-	const char *name = "gnuplot";
 	const char *path = getenv("PATH");
 	if (!path)
 		path = "/bin:/usr/bin";
 	while (*path) {
-		size_t len = strcspn(path, ":");
-		char full[4096];
-		snprintf(full, sizeof(full), "%.*s/%s", (int)(len ? len : 1), len ? path : ".", name);
+		size_t dir = strcspn(path, ":");
+		snprintf(full, len, "%.*s/gnuplot", (int)(dir ? dir : 1), dir ? path : ".");
 		struct stat sb;
 		if (stat(full, &sb) == 0 && S_ISREG(sb.st_mode) && access(full, X_OK) == 0)
 			return true;
-		path += len + (path[len] == ':');
+		path += dir + (path[dir] == ':');
 	}
 	return false;
+}
+
+bool gnuplot_in_path(void)
+{
+	char full[4096];
+	return gnuplot_lookup(full, sizeof(full));
 }
 
 static bool is_png(const char *path)
@@ -50,42 +55,52 @@ static bool is_png(const char *path)
 extern char **environ;
 
 /*
- * Start `gnuplot -d GP` in dir: stdin and stdout on /dev/null, stderr into
- * err_fd, its own process group (so a kill on timeout reaches anything it
- * started), SIGPIPE at its default and no signal blocked. posix_spawn, not
- * fork: charts render from several threads at once (charts.c), and the
- * runner's address space is not copied for a child that execs at once.
+ * The child between fork and exec: only async-signal-safe calls, as charts
+ * render from several threads at once (charts.c). It dies with ipcbench, even
+ * on kill -9 (PR_SET_PDEATHSIG survives the exec), runs in its own process
+ * group (so a kill on timeout reaches anything it started), with stdin and
+ * stdout on /dev/null, stderr into err_fd, SIGPIPE at its default and no
+ * signal blocked.
+ */
+static void gnuplot_child(pid_t parent, const char *exe, const char *dir, const char *gp, int err_fd)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127); /* ipcbench died before the line above took effect */
+	setpgid(0, 0);
+	int in = open("/dev/null", O_RDONLY | O_CLOEXEC), out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (in < 0 || out < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+	    dup2(err_fd, STDERR_FILENO) < 0 || chdir(dir) != 0)
+		_exit(127);
+	signal(SIGPIPE, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* -d: no ~/.gnuplot, so the chart is the same on every machine */
+	char *argv[] = { "gnuplot", "-d", (char *)gp, NULL };
+	execve(exe, argv, environ);
+	_exit(127);
+}
+
+/*
+ * Start `gnuplot -d GP` in dir (see gnuplot_child). fork, not posix_spawn:
+ * posix_spawn cannot ask for a signal when the parent dies, and a chart
+ * written after ipcbench was killed is a child outliving its parent.
  * Returns 0 or an errno.
  */
 static int gnuplot_spawn(const char *dir, const char *gp, int err_fd, pid_t *pid)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, pipe_sig;
-	sigemptyset(&none);
-	sigemptyset(&pipe_sig);
-	sigaddset(&pipe_sig, SIGPIPE);
-	int rc = posix_spawn_file_actions_init(&fa);
-	if (rc)
-		return rc;
-	if ((rc = posix_spawnattr_init(&at))) {
-		posix_spawn_file_actions_destroy(&fa);
-		return rc;
-	}
-	if (!(rc = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) &&
-	    !(rc = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)) &&
-	    !(rc = posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO)) &&
-	    !(rc = posix_spawn_file_actions_addchdir_np(&fa, dir)) && !(rc = posix_spawnattr_setpgroup(&at, 0)) &&
-	    !(rc = posix_spawnattr_setsigdefault(&at, &pipe_sig)) && !(rc = posix_spawnattr_setsigmask(&at, &none)) &&
-	    !(rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-							 POSIX_SPAWN_SETSIGMASK))) {
-		/* -d: no ~/.gnuplot, so the chart is the same on every machine */
-		char *argv[] = { "gnuplot", "-d", (char *)gp, NULL };
-		rc = posix_spawnp(pid, "gnuplot", &fa, &at, argv, environ);
-	}
-	posix_spawnattr_destroy(&at);
-	posix_spawn_file_actions_destroy(&fa);
-	return rc;
+	char exe[4096];
+	if (!gnuplot_lookup(exe, sizeof(exe)))
+		return ENOENT;
+	pid_t parent = getpid();
+	*pid = fork();
+	if (*pid < 0)
+		return errno;
+	if (*pid == 0)
+		gnuplot_child(parent, exe, dir, gp, err_fd);
+	setpgid(*pid, *pid); /* as the child does: in its group before any kill on timeout */
+	return 0;
 }
 
 int gnuplot_render(const char *dir, const char *name, int timeout_s, char *msg, size_t len)
@@ -149,7 +164,7 @@ int gnuplot_render(const char *dir, const char *name, int timeout_s, char *msg, 
 			nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
 	}
 	if (timed_out) {
-		kill(-pid, SIGKILL); /* its group: posix_spawn returned after the child joined it */
+		kill(-pid, SIGKILL); /* its group: both sides put it there before this */
 		waitpid(pid, &status, 0);
 		if (runner_stop_signal) {
 			snprintf(msg, len, "interrupted while gnuplot ran %s", gp);

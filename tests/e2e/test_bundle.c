@@ -3,14 +3,17 @@
 #include <fcntl.h>
 #include <math.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "parse.h"
 #include "support.h"
 
@@ -393,6 +396,62 @@ static void test_gnuplot_failures_reported(void **state)
 	assert_int_equal(count_files(out_dir, ".png"), 0); /* nor left in the bundle */
 }
 
+/* Whether process pid is gone: no such process, or a zombie nobody has reaped yet. */
+static bool process_gone(pid_t pid)
+{
+	char path[64], stat[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	const char *state = strrchr(stat, ')'); /* after the command name, which may hold anything */
+	return !state || state[1] == '\0' || state[2] == 'Z' || state[2] == 'X';
+}
+
+/*
+ * gnuplot dies with ipcbench: stand-ins that note their pid, kill ipcbench with
+ * SIGKILL and wait 60 s are all gone at once. Charts render several at a
+ * time, so each appends its pid (one write) to the same file.
+ */
+static void test_gnuplot_dies_with_ipcbench(void **state)
+{
+	struct bundle *b = *state;
+	char bin[600], path_env[700], src[512], out_dir[600], pid_file[600], script[1400];
+	snprintf(bin, sizeof(bin), "%s/orphan-bin", b->nopath);
+	assert_int_equal(mkdir(bin, 0700), 0);
+	snprintf(path_env, sizeof(path_env), "PATH=%s:/usr/bin:/bin", bin);
+	snprintf(src, sizeof(src), "%s/run/results.json", b->dir);
+	snprintf(out_dir, sizeof(out_dir), "%s/orphan", b->nopath);
+	snprintf(pid_file, sizeof(pid_file), "%s/gnuplot.pids", b->nopath);
+	snprintf(script, sizeof(script), "#!/bin/sh\necho $$ >> %s\nkill -9 $PPID\nexec sleep 60\n", pid_file);
+	fake_gnuplot(bin, script);
+	const char *args[] = { "plot", src, "-o", out_dir, NULL };
+	const char *env[] = { path_env, NULL };
+	assert_int_equal(tool_run_env(args, env, NULL, NULL, 60), 128 + SIGKILL);
+
+	FILE *f = fopen(pid_file, "r");
+	assert_non_null(f);
+	int pids[16], n = 0;
+	while (n < 16 && fscanf(f, "%d", &pids[n]) == 1)
+		n++;
+	fclose(f);
+	assert_true(n >= 1);
+	int64_t deadline = now_ns() + 5 * NS_PER_S;
+	int alive = n;
+	while (alive && now_ns() < deadline) {
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+		alive = 0;
+		for (int i = 0; i < n; i++)
+			alive += !process_gone(pids[i]);
+	}
+	for (int i = 0; i < n && alive; i++)
+		kill(pids[i], SIGKILL); /* leave nothing behind, then fail */
+	assert_int_equal(alive, 0);
+}
+
 /* Each bad input: exit 2 and one line on stderr naming the problem, nothing written. */
 static void expect_bad(const char *const *args, const char *needle)
 {
@@ -458,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_plot_into_new_dir),
 		cmocka_unit_test(test_compare_same_file),
 		cmocka_unit_test(test_gnuplot_failures_reported),
+		cmocka_unit_test(test_gnuplot_dies_with_ipcbench),
 		cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
