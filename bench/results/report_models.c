@@ -274,7 +274,8 @@ static void rm_iobound(const json_t *m, FILE *out)
 	md_print(&t, out);
 	char a[24], b[24], c[24];
 	fprintf(out, "\nEach unpinned worker loops: wait %s for a pipe that stays empty (the simulated I/O), then "
-		     "compute %s; ops/s counts the loops finished in a %s window once all are up, against the ideal "
+		     "compute %s; ops/s counts the loops finished once all are up, over a window of at least %s (longer "
+		     "when a round needs it for every worker to finish a few loops), against the ideal "
 		     "of workers / (wait + work), capped where the %.0f CPUs saturate (%.0f ops/s).\n\n",
 		rm_ns(mu_get(m, "wait_ns"), a, sizeof(a)), rm_ns(mu_get(m, "cpu_work_ns"), b, sizeof(b)),
 		rm_ns(mu_get(m, "window_ns"), c, sizeof(c)), mu_get(m, "ncpu"), mu_get(m, "cpu_cap_ops_per_s"));
