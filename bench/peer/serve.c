@@ -301,6 +301,11 @@ static void turn_away(int fd, const char *who)
 	logf_("client %s: busy, turned away", who);
 }
 
+/*
+ * Not runner.c's fork_child(), which puts SIGINT and SIGTERM back to their
+ * defaults: a session keeps the stop handlers, so the server's SIGTERM
+ * (stop_session) ends its run and its row instead of killing it mid-message.
+ */
 static pid_t start_session(struct server *sv, int fd)
 {
 	pid_t parent = getpid();
