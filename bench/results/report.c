@@ -905,7 +905,10 @@ void report_write(const json_t *doc, const struct chart_set *charts, FILE *out)
 	}
 	if (!shown)
 		fputs("none", out);
-	fprintf(out, ". Every message was verified: lost, duplicated, reordered or corrupt messages fail a row.\n\n");
+	const char *sampled = doc_str(json_object_get(doc, "config"), "verify_stream_payload");
+	fprintf(out, ". Every message's header and sequence number were checked, and the payload of every pingpong "
+		     "echo and of %s in stream and fan-in rows: lost, duplicated, reordered or corrupt messages fail a row.\n\n",
+		*sampled ? sampled : "sampled messages");
 	int failed = count_rows(results, NULL, "failed");
 	if (failed)
 		fprintf(out, "**%d row%s failed**; see [Rows not measured](#rows-not-measured).\n\n", failed,
