@@ -61,7 +61,7 @@ int chart_spawn(struct charts_run *cr)
 			return -1;
 		if (!n)
 			fprintf(f, "# ipcbench: models.spawn, time per spawn and wait; "
-				   "columns: label p50_ns p99_ns rgb_colour (p99_ns NaN: not measured)\n");
+				   "columns: label p50_ns p99_ns rgb_colour (p99_ns NaN: fewer than 1,000 spawns, too few for a p99)\n");
 		fputc('"', f);
 		for (const char *c = key; c < key + strlen(key) - 3; c++)
 			fputc(*c == '"' || *c == '\\' ? '\'' : *c, f); /* a label must not end the quoted field */
@@ -82,7 +82,7 @@ int chart_spawn(struct charts_run *cr)
 		return 0;
 	if (chart_close(cr, f, name, "dat"))
 		return -1;
-	char method[200] = "each bar: p50 of its n spawns, each timed from the call to the wait returning; whisker: p99",
+	char method[200] = "each bar: p50 of its n spawns, each timed from the call to the wait returning; whisker: p99, where n >= 1000",
 	     subtitle[600];
 	if (isfinite(least))
 		snprintf(method + strlen(method), sizeof(method) - strlen(method), "; n from %.0f to %.0f, per bar", least,

@@ -151,11 +151,13 @@ json_t *mu_num(double v)
 	return isfinite(v) ? json_real(round(v * 100) / 100) : json_null();
 }
 
+/* p99 is null below the 1,000 samples that back it, as in the rows (hist_samples_needed). */
 json_t *mu_hist_json(const struct hist *h)
 {
-	return json_pack("{s:I, s:I, s:o, s:I}", "p50", (json_int_t)hist_percentile(h, 500), "p99",
-			 (json_int_t)hist_percentile(h, 990), "mean", mu_num(hist_mean(h)), "n",
-			 (json_int_t)h->count);
+	json_t *p99 = h->count >= hist_samples_needed(990) ? json_integer((json_int_t)hist_percentile(h, 990))
+							  : json_null();
+	return json_pack("{s:I, s:o, s:o, s:I}", "p50", (json_int_t)hist_percentile(h, 500), "p99", p99, "mean",
+			 mu_num(hist_mean(h)), "n", (json_int_t)h->count);
 }
 
 double mu_get(const json_t *obj, const char *key)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hist.h"
 #include "mdtable.h"
 #include "model_table.h"
 #include "models/model_util.h"
@@ -63,12 +64,34 @@ static const char *rm_text(const json_t *o, const char *key)
 	return *s ? s : "-";
 }
 
+/*
+ * The p99 of a {"p99", "n"} block, or NaN below the 1,000 samples that back it
+ * (a document from an older run may still carry one); *blank notes a p99 left out.
+ */
+static double rm_p99(const json_t *h, bool *blank)
+{
+	double p99 = mu_get(h, "p99"), n = mu_get(h, "n");
+	if (isfinite(p99) && !(n >= (double)hist_samples_needed(990)))
+		p99 = NAN;
+	*blank |= !isfinite(p99);
+	return p99;
+}
+
+/* After a table with a p99 left out: why. */
+static void rm_p99_note(bool blank, FILE *out)
+{
+	unsigned long long need = hist_samples_needed(990);
+	if (blank)
+		fprintf(out, "\n-: p99 needs %llu,%03llu samples (ten above it); fewer were taken.\n", need / 1000,
+			need % 1000);
+}
+
 /* The p50, p99 and sample count of a {"p50", "p99", "n"} block as three cells. */
-static void rm_hist_cells(struct mdtable *t, const json_t *h)
+static void rm_hist_cells(struct mdtable *t, const json_t *h, bool *blank)
 {
 	char a[24], b[24], c[24];
 	md_cell(t, "%s", rm_ns(mu_get(h, "p50"), a, sizeof(a)));
-	md_cell(t, "%s", rm_ns(mu_get(h, "p99"), b, sizeof(b)));
+	md_cell(t, "%s", rm_ns(rm_p99(h, blank), b, sizeof(b)));
 	md_cell(t, "%s", rm_count(mu_get(h, "n"), c, sizeof(c)));
 }
 
@@ -85,15 +108,17 @@ static void rm_spawn(const json_t *m, FILE *out)
 	};
 	static const char *const head[] = { "operation", "p50", "p99", "samples" };
 	struct mdtable t;
+	bool blank = false;
 	md_header(&t, "lrrr", head);
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		md_cell(&t, "%s", ops[i][1]);
-		rm_hist_cells(&t, json_object_get(m, ops[i][0]));
+		rm_hist_cells(&t, json_object_get(m, ops[i][0]), &blank);
 	}
 	char a[24], b[24], c[24];
 	md_cell(&t, "fork + waitpid, with a %s heap touched", mu_fmt_bytes(mu_get(m, "big_heap_bytes"), a, sizeof(a)));
-	rm_hist_cells(&t, json_object_get(m, "fork_big_heap_ns"));
+	rm_hist_cells(&t, json_object_get(m, "fork_big_heap_ns"), &blank);
 	md_print(&t, out);
+	rm_p99_note(blank, out);
 
 	const json_t *mem = json_object_get(m, "memory");
 	static const char *const mhead[] = { "one more idle", "memory", "made of" };
@@ -122,6 +147,7 @@ static void rm_ctxswitch(const json_t *m, FILE *out)
 					    "wake + wait alone, p50", "round trips" };
 	static const char *const kinds[] = { "pipe", "futex" }, *const modes[] = { "process", "thread" };
 	struct mdtable t;
+	bool blank = false;
 	md_header(&t, "llrrrrr", head);
 	for (int k = 0; k < 2; k++)
 		for (int i = 0; i < 2; i++) {
@@ -132,11 +158,12 @@ static void rm_ctxswitch(const json_t *m, FILE *out)
 			md_cell(&t, "%s", kinds[k]);
 			md_cell(&t, "%s", rm_ns(mu_get(v, "switch_ns"), a, sizeof(a)));
 			md_cell(&t, "%s", rm_ns(mu_get(rtt, "p50"), b, sizeof(b)));
-			md_cell(&t, "%s", rm_ns(mu_get(rtt, "p99"), c, sizeof(c)));
+			md_cell(&t, "%s", rm_ns(rm_p99(rtt, &blank), c, sizeof(c)));
 			md_cell(&t, "%s", rm_ns(mu_path(v, "overhead_ns", "p50", NULL), d, sizeof(d)));
 			md_cell(&t, "%s", rm_count(mu_get(rtt, "n"), e, sizeof(e)));
 		}
 	md_print(&t, out);
+	rm_p99_note(blank, out);
 	fprintf(out, "\nAs lmbench's lat_ctx: two processes or two threads, both pinned to CPU %.0f, pass a token back "
 		     "and forth, and one switch is half of what a round trip costs beyond the same wake and wait calls "
 		     "timed alone (medians, the clock's own cost taken out).\n\n", mu_get(m, "cpu"));
@@ -316,13 +343,15 @@ static void rm_python(const json_t *m, FILE *out)
 		{ "thread_queue_ns", "two Queues of the queue module, between two threads" },
 	};
 	static const char *const rhead[] = { "64 B round trip through", "p50", "p99", "round trips" };
+	bool blank = false;
 	md_header(&t, "lrrr", rhead);
 	for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
 		md_cell(&t, "%s", ways[i][1]);
-		rm_hist_cells(&t, json_object_get(json_object_get(m, "roundtrip_64b"), ways[i][0]));
+		rm_hist_cells(&t, json_object_get(json_object_get(m, "roundtrip_64b"), ways[i][0]), &blank);
 	}
 	fputs("\n", out);
 	md_print(&t, out);
+	rm_p99_note(blank, out);
 	fputs("\nThe script runs in its own interpreter (fork and exec, isolated mode): the work is split into equal "
 	      "parts over the workers and timed from creating the first to joining the last (best of the "
 	      "repetitions; speedup is the one-worker time over the n-worker time), and each round trip of a "

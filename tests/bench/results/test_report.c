@@ -369,6 +369,10 @@ static void test_experiment_sections_readable(void **state)
 	assert_non_null(strstr(experiments, "2.05 ms"));
 	assert_non_null(strstr(experiments, "131.1 KiB")); /* memory.process_bytes */
 	assert_non_null(strstr(experiments, "98767 (4.7%)"));
+	/* a p99 is shown only over the 1,000 samples that back it, whatever the document carries */
+	assert_null(strstr(experiments, "7.78 ms"));    /* fork_ns.p99 over n = 80 */
+	assert_non_null(strstr(experiments, "891 us")); /* vfork_ns.p99 over n = 1081 */
+	assert_non_null(strstr(experiments, "-: p99 needs 1,000 samples"));
 	static const char *const keys[] = { "fork_ns", "process_bytes", "idle_count", "switch_ns", "lost_increments",
 					    "ops_per_s", "time_ns", "pipe_ns" };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
