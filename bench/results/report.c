@@ -684,7 +684,7 @@ static void load_table(const json_t *results, FILE *out)
 	static const char *const head[] = { "mechanism", "pattern", "size", "load", "p50 RTT", "p99 RTT", "MB/s",
 					    "msgs/s", "fairness / schedule" };
 	struct mdtable t;
-	md_header(&t, "lllllrrrl", head);
+	md_header(&t, "llllrrrrl", head);
 	size_t i;
 	json_t *r;
 	json_array_foreach(results, i, r) {
@@ -713,9 +713,10 @@ static void load_table(const json_t *results, FILE *out)
 		md_cell(&t, "%s", doc_str(r, "pattern"));
 		md_cell(&t, "%s", size_of(r, s, sizeof(s)));
 		md_cell(&t, "%s", load);
-		md_cell(&t, "%s", fmt_rtt(r, "p50", a, sizeof(a)));
+		bool fanin = !strcmp(doc_str(r, "pattern"), "fanin"); /* its headline is MB/s, the others' p50 RTT */
+		md_cell(&t, "%s%s", fanin ? "" : noisy_mark(r), fmt_rtt(r, "p50", a, sizeof(a)));
 		md_cell(&t, "%s", fmt_rtt(r, "p99", b, sizeof(b)));
-		md_cell(&t, "%s", fmt_mbps(doc_num(r, "bytes_per_s"), c, sizeof(c)));
+		md_cell(&t, "%s%s", fanin ? noisy_mark(r) : "", fmt_mbps(doc_num(r, "bytes_per_s"), c, sizeof(c)));
 		md_cell(&t, "%s", fmt_count(doc_num(r, "msgs_per_s"), s, sizeof(s)));
 		md_cell(&t, "%s", note);
 	}
@@ -746,7 +747,8 @@ static void load_section(const json_t *doc, FILE *out)
 		      "CPUs, the pairs share them: every side A on one, every side B on the other), their rates "
 		      "added up; `--rate R` sends on a fixed schedule and times each round trip also from its "
 		      "intended send, so a stall delays every send due during it (no coordinated omission); "
-		      "`-p fanin` streams from several senders into one receiver, each sender's order checked.\n\n",
+		      "`-p fanin` streams from several senders into one receiver, each sender's order checked. "
+		      "`~` marks a noisy row on its headline figure (p50 RTT; MB/s for fanin).\n\n",
 		      out);
 		load_table(results, out);
 	}
