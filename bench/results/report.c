@@ -568,6 +568,85 @@ static void targets_line(const json_t *results, FILE *out)
 	fputs("\n\n", out);
 }
 
+#define PASSED_NAMED 8 /* rows past their floor named in the header */
+
+/*
+ * Whether a row reads past its floor even at the far end of its own 95%
+ * interval: an RTT below the floor's, a bandwidth above it.
+ */
+static bool past_floor(const json_t *r)
+{
+	double ratio = doc_num(r, "floor_ratio");
+	const json_t *ci = json_object_get(r, "ci95");
+	if (!isfinite(ratio) || !ci)
+		return false;
+	if (!strcmp(doc_str(r, "floor"), "xcopy")) {
+		double bps = doc_num(r, "bytes_per_s");
+		return bps > 0 && ratio * doc_num(ci, "low") / bps > 1;
+	}
+	double p50 = doc_num(json_object_get(r, "rtt_ns"), "p50");
+	return p50 > 0 && ratio * doc_num(ci, "high") / p50 < 1;
+}
+
+/* The floor row whose best reading is furthest from its own median: how far the floors moved in this run. */
+static const json_t *floor_widest(const json_t *results, double *spread)
+{
+	const json_t *widest = NULL;
+	size_t i;
+	json_t *r;
+	*spread = 1;
+	json_array_foreach(results, i, r) {
+		double best_rtt = doc_num(r, "best_rtt_ns_p50"), best_bw = doc_num(r, "best_bytes_per_s");
+		double p50 = doc_num(json_object_get(r, "rtt_ns"), "p50"), bw = doc_num(r, "bytes_per_s");
+		double x = best_rtt > 0 && p50 > 0 ? p50 / best_rtt : best_bw > 0 && bw > 0 ? best_bw / bw : 1;
+		if (x > *spread) {
+			*spread = x;
+			widest = r;
+		}
+	}
+	return widest;
+}
+
+/*
+ * Rows that read past their floor beyond their own interval, named: a floor
+ * bounds what its kind of row can do between these CPUs, so such a ratio says
+ * the floor was read in a slower moment of the host than the row, or that the
+ * floor does not bound that row. Either way it is not a row faster than the
+ * hardware, and the reader is told so instead of finding it in the tables.
+ */
+static void floors_passed_line(const json_t *results, FILE *out)
+{
+	int passed = 0;
+	size_t i;
+	json_t *r;
+	json_array_foreach(results, i, r)
+		passed += status_is(r, "ok") && past_floor(r);
+	if (!passed)
+		return;
+	fprintf(out, "**Past their floor:** %d row%s read%s past the floor of %s kind even at the far end of %s 95%% "
+		     "interval:", passed, passed == 1 ? "" : "s", passed == 1 ? "s" : "", passed == 1 ? "its" : "their",
+		passed == 1 ? "its" : "their");
+	int shown = 0;
+	json_array_foreach(results, i, r)
+		if (status_is(r, "ok") && past_floor(r) && shown < PASSED_NAMED) {
+			char s[16], x[32];
+			fprintf(out, "%s %s %s %s (%s)", shown++ ? "," : "", doc_str(r, "mechanism"), doc_str(r, "pattern"),
+				size_of(r, s, sizeof(s)), fmt_floor(r, x, sizeof(x)));
+		}
+	if (passed > shown)
+		fprintf(out, " and %d more", passed - shown);
+	double spread;
+	const json_t *w = floor_widest(results, &spread);
+	fputs(". A floor is read in short probes before each row, and the best so far divides the row", out);
+	if (w) {
+		char s[16];
+		fprintf(out, "; in this run the floors' own readings moved by up to %.2fx (%s %s: its median against its "
+			     "best probe)", spread, doc_str(w, "mechanism"), size_of(w, s, sizeof(s)));
+	}
+	fputs(". Such a ratio means the row met a faster moment of the host than its floor did, or that the floor does "
+	      "not bound that row: read it as unknown, not as faster than the hardware.\n\n", out);
+}
+
 static void glance_section(const json_t *doc, FILE *out)
 {
 	const json_t *results = json_object_get(doc, "results");
@@ -863,7 +942,8 @@ static void reading_section(const json_t *doc, FILE *out)
 	      "- **MB/s** is 10^6 bytes per second. For stream rows it is what the receiver got; for pingpong "
 	      "rows it counts both directions over the sum of the round trips (checking time is not in it).\n"
 	      "- **x floor** is the row over the floor of its kind, measured between the same two CPUs in the "
-	      "same run; the word after the ratio names it. `cacheline`: p50 RTT over `floor-cacheline` (one "
+	      "same run (the best reading that floor reached before the row: see results.json's `best_rtt_ns_p50` "
+	      "and `best_bytes_per_s`); the word after the ratio names it. `cacheline`: p50 RTT over `floor-cacheline` (one "
 	      "64 B cache line bounced between the CPUs by spinning), for pingpong rows of mechanisms that spin "
 	      "(shm-spin, and shm and thread-ring, which spin before they sleep). `wake`: p50 RTT over "
 	      "`floor-wake` (a 64 B round trip where each side sleeps on a futex until the other wakes it), for "
@@ -871,7 +951,8 @@ static void reading_section(const json_t *doc, FILE *out)
 	      "sleeping row pays for waking a CPU, so near 1x means it costs little more than the wake-up. "
 	      "`xcopy`: MB/s over `floor-xcopy` at the same size (B copying out what A has just copied in, "
 	      "cache to cache between the CPUs), for stream rows. No mechanism of a kind should beat its floor "
-	      "by more than the noise: RTT ratios are at least about 1x, bandwidth ratios at most about 1x. "
+	      "by more than the noise: RTT ratios are at least about 1x, bandwidth ratios at most about 1x; the "
+	      "header names the rows that do (Past their floor). "
 	      "`floor-memcpy` (one CPU copying, no peer) is shown for reference only. `-` means the row's floor "
 	      "was not part of the run.\n"
 	      "- **ci95** is a 95% confidence interval for the headline figure (p50 RTT for pingpong, MB/s for "
@@ -919,6 +1000,7 @@ void report_write(const json_t *doc, const struct chart_set *charts, FILE *out)
 		fputs("Charts were not rendered because gnuplot was not found. Install it (`apt-get install "
 		      "gnuplot-nox`), then run `ipcbench plot results.json -o .` in this directory.\n\n", out);
 	targets_line(results, out);
+	floors_passed_line(results, out);
 	decide_section(doc, out);
 	glance_section(doc, out);
 	host_section(doc, out);

@@ -448,6 +448,34 @@ static void test_table_complete(void **state)
 	json_decref(doc);
 }
 
+/* A row past its floor even at the far end of its interval is named in the header; one within its interval is not. */
+static void test_floor_passed_named(void **state)
+{
+	(void)state;
+	json_t *doc = hand_doc(false);
+	char *md = report_of(doc);
+	assert_null(strstr(md, "**Past their floor:**")); /* no row has a floor_ratio yet */
+	free(md);
+
+	json_t *rows = json_object_get(doc, "results");
+	json_t *wake = json_array_get(rows, 1), *pipe = json_array_get(rows, 4), *fifo = json_array_get(rows, 5);
+	json_object_set_new(wake, "best_rtt_ns_p50", json_real(10000)); /* its median 20000: moved 2x */
+	json_object_set_new(pipe, "floor", json_string("wake"));
+	json_object_set_new(pipe, "floor_ratio", json_real(0.9)); /* ci95 high 30600: 0.918x at that end */
+	json_object_set_new(fifo, "floor", json_string("wake"));
+	json_object_set_new(fifo, "floor_ratio", json_real(0.99)); /* 1.01x at the high end: within */
+	md = report_of(doc);
+	const char *line = strstr(md, "**Past their floor:** 1 row reads past");
+	assert_non_null(line);
+	char *text = strndup(line, strcspn(line, "\n"));
+	assert_non_null(strstr(text, "pipe pingpong 64 (0.90x wake)"));
+	assert_null(strstr(text, "fifo"));
+	assert_non_null(strstr(text, "moved by up to 2.00x (floor-wake 64"));
+	free(text);
+	free(md);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_decision_tie_rule),
 		cmocka_unit_test(test_experiment_sections_readable),
 		cmocka_unit_test(test_table_complete),
+		cmocka_unit_test(test_floor_passed_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
