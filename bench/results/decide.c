@@ -351,7 +351,8 @@ void decide_section(const json_t *doc, FILE *out)
 	fputs("## Decision table\n\n"
 	      "Which mechanism to pick, read from this run's rows only. Each line names the best row (mechanism, "
 	      "pattern, size: a row of results.json), its headline figure with its 95% interval, what it costs in "
-	      "CPU (both sides' CPU time per message or round trip, and the cores kept busy), and the other "
+	      "CPU (both sides' CPU time per message or round trip, their stamping and checking included, and "
+	      "the cores kept busy), and the other "
 	      "candidates of the same pattern and size that its repetitions cannot tell from it.\n\n", out);
 	md_print(&t, out);
 	fprintf(out, "\n"
