@@ -200,8 +200,9 @@ static void confidence(struct row *r)
 	memcpy(v, r->rep_headline, (size_t)n * sizeof(*v));
 	r->spread_pct = spread(v, n);
 	double head = row_headline(r);
+	/* noisy when either end is more than 5% away: a lopsided interval ([-8%, +1%]) has a half-width under 5% */
 	if (median_ci95(v, n, &r->ci95_low, &r->ci95_high, &coverage))
-		r->noisy = (r->ci95_high - r->ci95_low) / 2 > 0.05 * head;
+		r->noisy = head - r->ci95_low > 0.05 * head || r->ci95_high - head > 0.05 * head;
 }
 
 void row_from_reps(struct row *r, const struct case_spec *c, const struct rep_result *reps, int n)

@@ -46,7 +46,7 @@ struct row {
 	uint64_t samples;    /* timed messages over all repetitions */
 	double spread_pct;   /* (max - min) / median of the headline figure; NAN with one repetition */
 	double ci95_low, ci95_high; /* around the headline, distribution-free; NAN below 6 repetitions */
-	bool noisy;          /* the interval's half-width exceeds 5% of the headline */
+	bool noisy;          /* an end of the interval lies more than 5% from the headline */
 	double floor_ratio;  /* over the floor of its kind; NAN when there is none */
 	const char *floor;   /* what floor_ratio divides by: "cacheline", "wake" or "xcopy"; NULL without one */
 	double floor_best;   /* a floor row: the best headline it reached in this run, its own or a probe's */

@@ -339,7 +339,7 @@ void table_footer(const struct results *res, FILE *out)
 		fprintf(out, "-: too few round trips for that percentile (p99 needs 1,000, p99.9 10,000 pooled); "
 			"--budget 10m gives rows more time\n");
 	if (noisy)
-		fprintf(out, "~: noisy, the 95%% interval of the headline is wider than +-5%%\n");
+		fprintf(out, "~: noisy, the 95%% interval of the headline reaches more than 5%% from it\n");
 	for (int i = 0; i < res->n_rows; i++)
 		if (res->rows[i].pattern == PAT_ONEWAY && res->rows[i].status == ROW_OK) {
 			fprintf(out, "oneway: the latency columns are one way, from A's send to B's receive, not RTT\n");

@@ -335,7 +335,7 @@ static void warning_effect(const json_t *doc, const char *w, bool with_noise, FI
 		noisy += has_interval && json_is_true(json_object_get(r, "noisy"));
 	}
 	if (rows)
-		fprintf(out, " In this run %zu of %zu rows are noisy (`~`: 95%% interval wider than +-5%%).", noisy, rows);
+		fprintf(out, " In this run %zu of %zu rows are noisy (`~`: 95%% interval reaching more than 5%% from the headline).", noisy, rows);
 }
 
 static void warnings_list(const json_t *doc, const json_t *warnings, FILE *out)
@@ -690,7 +690,7 @@ static void pingpong_section(const json_t *doc, const struct chart_set *set, FIL
 	      "p50 is the median of the repetitions' p50; the other percentiles come from every round trip "
 	      "of every repetition pooled, and `-` marks one the samples cannot back (p99 needs 1,000, "
 	      "p99.9 10,000). RTT is the full round trip, not one way; MB/s is 2 x size over the mean RTT. "
-	      "`~` marks a noisy row, whose 95% interval is wider than +-5%.\n\n", out);
+	      "`~` marks a noisy row, whose 95% interval reaches more than 5% from the headline.\n\n", out);
 	charts_section(set, "latency-", out);
 	charts_section(set, "percentiles-", out);
 	charts_section(set, "floor-", out);
@@ -958,7 +958,8 @@ static void reading_section(const json_t *doc, FILE *out)
 	      "- **ci95** is a 95% confidence interval for the headline figure (p50 RTT for pingpong, MB/s for "
 	      "stream), shown as its half-width: the order statistics of the repetitions' values that cover the "
 	      "median with at least 95% probability, whatever their distribution (with 6 repetitions, their "
-	      "minimum and maximum, 96.9%). `~` marks a row whose half-width exceeds 5%: a difference from it "
+	      "minimum and maximum, 96.9%). `~` marks a row whose interval reaches more than 5% from the headline "
+	      "on either side: a difference from it "
 	      "smaller than that is not measurable on this host. `ipcbench compare` tests differences properly.\n"
 	      "- **(zero-copy)** marks a row whose receiver checks each message where the mechanism lent it, "
 	      "never copying it into a buffer of its own (memfd, memfd-pool, shm-loan): it reads a payload only "
