@@ -349,7 +349,9 @@ void decide_section(const json_t *doc, FILE *out)
 		return;
 	}
 	fputs("## Decision table\n\n"
-	      "Which mechanism to pick, read from this run's rows only. Each line names the best row (mechanism, "
+	      "Which mechanism to pick, read from this run's rows only. Each band of sizes is judged at its "
+	      "smallest size that has a candidate row, the size its best row names: a line holds at that size, "
+	      "not across the band. Each line names the best row (mechanism, "
 	      "pattern, size: a row of results.json), its headline figure with its 95% interval, what it costs in "
 	      "CPU (both sides' CPU time per message or round trip, their stamping and checking included, and "
 	      "the cores kept busy), and the other "
