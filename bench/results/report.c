@@ -501,12 +501,12 @@ static void glance_table(const json_t *results, const char *pattern, FILE *out)
 	struct mdtable t;
 	md_header(&t, align, head);
 	for (int m = 0; m < nm; m++) {
-		md_cell(&t, "%s", mechs[m]);
-		const char *group = "";
+		const json_t *first = NULL;
 		json_array_foreach(results, i, r)
-			if (!*group && strcmp(doc_str(r, "mechanism"), mechs[m]) == 0)
-				group = doc_str(r, "group");
-		md_cell(&t, "%s", group);
+			if (!first && strcmp(doc_str(r, "mechanism"), mechs[m]) == 0)
+				first = r;
+		md_cell(&t, "%s%s", mechs[m], zero_copy_mark(first));
+		md_cell(&t, "%s", doc_str(first, "group"));
 		for (int k = 0; k < ns; k++) {
 			const json_t *hit = NULL;
 			json_array_foreach(results, i, r)
@@ -518,7 +518,7 @@ static void glance_table(const json_t *results, const char *pattern, FILE *out)
 				pingpong ? fmt_rtt(hit, "p50", v, sizeof(v)) : fmt_mbps(doc_num(hit, "bytes_per_s"), v, sizeof(v));
 			else if (hit)
 				snprintf(v, sizeof(v), "%s", status_is(hit, "failed") ? "**failed**" : "n/a");
-			md_cell(&t, "%s", v);
+			md_cell(&t, "%s%s", hit && status_is(hit, "ok") ? noisy_mark(hit) : "", v);
 		}
 	}
 	md_print(&t, out);
@@ -662,8 +662,9 @@ static void glance_section(const json_t *doc, FILE *out)
 		fputs("**Stream throughput, MB/s** (10^6 bytes/s the receiver got), by message size:\n\n", out);
 		glance_table(results, "stream", out);
 	}
-	fputs("`n/a`: unsupported on this host, see [Rows not measured](#rows-not-measured). "
-	      "Percentiles, floor ratios and intervals are in the sections below.\n\n", out);
+	fputs("`n/a`: unsupported on this host, see [Rows not measured](#rows-not-measured). `~`: a noisy row, "
+	      "whose 95% interval reaches more than 5% from its figure. Percentiles, floor ratios and intervals are "
+	      "in the sections below.\n\n", out);
 }
 
 /* Two cells: both sides' CPU time per message (or round trip), and cores kept busy. */
@@ -945,7 +946,7 @@ static void reading_section(const json_t *doc, FILE *out)
 	      "same run (the best reading that floor reached before the row: see results.json's `best_rtt_ns_p50` "
 	      "and `best_bytes_per_s`); the word after the ratio names it. `cacheline`: p50 RTT over `floor-cacheline` (one "
 	      "64 B cache line bounced between the CPUs by spinning), for pingpong rows of mechanisms that spin "
-	      "(shm-spin, and shm and thread-ring, which spin before they sleep). `wake`: p50 RTT over "
+	      "(shm-spin, and shm, shm-loan and thread-ring, which spin before they sleep). `wake`: p50 RTT over "
 	      "`floor-wake` (a 64 B round trip where each side sleeps on a futex until the other wakes it), for "
 	      "pingpong rows of mechanisms that sleep (pipes, sockets, mq, shm-sem, thread-mutex, zmq): a "
 	      "sleeping row pays for waking a CPU, so near 1x means it costs little more than the wake-up. "
