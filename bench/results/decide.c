@@ -243,7 +243,8 @@ static void decide_floor_remark(const json_t *best, FILE *f)
 	bool dominated = decide_stream(best) ? ratio >= 1 / DECIDE_DOMINATES : ratio <= DECIDE_DOMINATES;
 	for (size_t i = 0; i < sizeof(floors) / sizeof(floors[0]) && dominated; i++)
 		if (strcmp(floor, floors[i][0]) == 0)
-			fprintf(f, ": %s (the best is %.2fx `floor-%s`, %s at the floor's best before that row)",
+			fprintf(f, ": %s (the best is %.2fx `floor-%s`, whose best reading before that row was %s; "
+				   "the floor's own row shows its median)",
 				floors[i][1], ratio, floor, at);
 }
 
