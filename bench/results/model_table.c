@@ -256,20 +256,26 @@ static void table_scaling(struct table *t, const json_t *models)
 	table_verdict(t, AS_SCALING, ps, ts, false, "the speedup", v);
 }
 
-/* The fastest and the slowest plain round trip of a group at its smallest size; false when it has none. */
+/* An ok plain pingpong row of the group that copies each message (the comparison's terms: not a zero-copy row). */
+static bool table_comm_row(const json_t *r, const char *group)
+{
+	return !strcmp(doc_str(r, "group"), group) && !strcmp(doc_str(r, "status"), "ok") &&
+	       !strcmp(doc_str(r, "pattern"), "pingpong") && !doc_is_variant(r) &&
+	       !json_is_true(json_object_get(r, "zero_copy"));
+}
+
+/* The fastest and the slowest copying round trip of a group at its smallest size; false when it has none. */
 static bool table_comm_span(const json_t *results, const char *group, const json_t **lo, const json_t **hi)
 {
 	const json_t *r;
 	size_t i;
 	double size = INFINITY;
 	json_array_foreach(results, i, r)
-		if (!strcmp(doc_str(r, "group"), group) && !strcmp(doc_str(r, "status"), "ok") &&
-		    !strcmp(doc_str(r, "pattern"), "pingpong") && !doc_is_variant(r))
+		if (table_comm_row(r, group))
 			size = fmin(size, doc_num(r, "size_bytes"));
 	*lo = *hi = NULL;
 	json_array_foreach(results, i, r) {
-		if (strcmp(doc_str(r, "group"), group) || strcmp(doc_str(r, "status"), "ok") ||
-		    strcmp(doc_str(r, "pattern"), "pingpong") || doc_is_variant(r) || doc_num(r, "size_bytes") != size)
+		if (!table_comm_row(r, group) || doc_num(r, "size_bytes") != size)
 			continue;
 		double p50 = mu_path(r, "rtt_ns", "p50", NULL);
 		if (!*lo || p50 < mu_path(*lo, "rtt_ns", "p50", NULL))
