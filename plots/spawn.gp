@@ -40,6 +40,6 @@ label(v) = v >= 1e-3 ? sprintf('%.3g ms', v * 1e3) : v >= 1e-6 ? sprintf('%.3g Â
 top(p50, p99) = (p99 > p50 ? p99 : p50) * 1.25
 plot datafile using 0:(ns($2)):4:xtic(1) with boxes lc rgb variable notitle, \
      '' using 0:(ns($2)):(0):(ns($3 - $2)) with vectors head size screen 0.008,90 lc rgb '#333333' lw 1.5 notitle, \
-     '' using 0:(top(ns($2), ns($3))):(label(ns($2))) with labels font ',10' notitle, \
+     '' using 0:(valid(3) ? top(ns($2), ns($3)) : ns($2) * 1.25):(label(ns($2))) with labels font ',10' notitle, \
      NaN with boxes lc rgb '#0072B2' title 'processes', \
      NaN with boxes lc rgb '#E69F00' title 'threads'
