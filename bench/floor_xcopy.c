@@ -39,7 +39,7 @@ struct floor_xcopy_shared {
 struct floor_xcopy_state {
 	struct floor_xcopy_shared *sh;
 	size_t msg_bytes;
-	size_t stride; /* bytes from one slot to the next: word, message, padding to 8 */
+	size_t stride; /* bytes from one slot to the next: word, message, padding to a cache line */
 	uint64_t n_slots;
 	uint64_t batch; /* slots B copies out before it hands them back */
 };
@@ -69,7 +69,9 @@ static int floor_xcopy_setup(void *st, const struct tp_params *p, struct tp_err 
 {
 	struct floor_xcopy_state *fs = st;
 	fs->msg_bytes = p->msg_bytes;
-	fs->stride = (sizeof(struct floor_xcopy_slot) + p->msg_bytes + 7) & ~(size_t)7;
+	/* each slot starts on a cache line, as the shm ring's pieces do: no line holds the end of one message and
+	 * the start of the next, which A writes while B still reads the first */
+	fs->stride = (sizeof(struct floor_xcopy_slot) + p->msg_bytes + RING_ALIGN - 1) & ~(size_t)(RING_ALIGN - 1);
 	fs->n_slots = FLOOR_XCOPY_WINDOW / fs->stride > 2 ? FLOOR_XCOPY_WINDOW / fs->stride : 2;
 	fs->batch = fs->n_slots / 4 < FLOOR_XCOPY_BATCH ? fs->n_slots / 4 : FLOOR_XCOPY_BATCH;
 	if (fs->batch == 0)
