@@ -68,10 +68,15 @@ static void gnuplot_child(pid_t parent, const char *exe, const char *dir, const 
 	if (getppid() != parent)
 		_exit(127); /* ipcbench died before the line above took effect */
 	setpgid(0, 0);
-	int in = open("/dev/null", O_RDONLY | O_CLOEXEC), out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	/* no O_CLOEXEC: with ipcbench's stdin closed, /dev/null opens as fd 0 and dup2 onto itself keeps the flag */
+	int in = open("/dev/null", O_RDONLY), out = open("/dev/null", O_WRONLY);
 	if (in < 0 || out < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
 	    dup2(err_fd, STDERR_FILENO) < 0 || chdir(dir) != 0)
 		_exit(127);
+	if (in > STDERR_FILENO)
+		close(in);
+	if (out > STDERR_FILENO)
+		close(out);
 	signal(SIGPIPE, SIG_DFL);
 	sigset_t none;
 	sigemptyset(&none);
