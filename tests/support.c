@@ -519,3 +519,16 @@ int children_of(pid_t pid, pid_t *out, int max)
 		closedir(d);
 	return k;
 }
+
+bool pid_gone(pid_t pid)
+{
+	char path[64], stat[256] = "";
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return true;
+	bool read_ok = fgets(stat, sizeof(stat), f) != NULL;
+	fclose(f);
+	const char *paren = strrchr(stat, ')');
+	return !read_ok || (paren && paren[1] == ' ' && paren[2] == 'Z');
+}

@@ -40,6 +40,9 @@ void assert_no_new_leftovers(char *before);
 /** The children of pid (forked by any of its threads), in fork order, at most max; how many. */
 int children_of(pid_t pid, pid_t *out, int max);
 
+/** Is pid gone: no such process, or a zombie no one reaped? */
+bool pid_gone(pid_t pid);
+
 /** Remove dir and everything below it, going on past what cannot be removed. 0 when dir is gone, else -1. */
 int remove_tree(const char *dir);
 

@@ -86,6 +86,13 @@ static const char *fmt_ci(const json_t *r, double head, char *buf, size_t len)
 	return buf;
 }
 
+/* Which stream and fan-in messages had their payload checked, as the run recorded it ("1 in 64 messages"). */
+static const char *stream_payload_checked(const json_t *doc)
+{
+	const char *v = doc_str(json_object_get(doc, "config"), "verify_stream_payload");
+	return *v ? v : "sampled messages";
+}
+
 /* "~" before a noisy row's headline figure. */
 static const char *noisy_mark(const json_t *r)
 {
@@ -411,7 +418,7 @@ static void host_section(const json_t *doc, FILE *out)
 	warnings_list(doc, json_object_get(host, "warnings"), out);
 	fprintf(out, "- **Verification:** every message's header is checked (lost, duplicate, reordered, corrupt); "
 		     "pingpong checks every byte of every echo, stream the payload of %s\n",
-		*doc_str(cfg, "verify_stream_payload") ? doc_str(cfg, "verify_stream_payload") : "sampled messages");
+		stream_payload_checked(doc));
 	const json_t *sizes = json_object_get(cfg, "sizes_bytes");
 	if (json_is_array(sizes) && json_array_size(sizes)) {
 		fputs("- **Sizes:** ", out);
@@ -990,10 +997,9 @@ void report_write(const json_t *doc, const struct chart_set *charts, FILE *out)
 	}
 	if (!shown)
 		fputs("none", out);
-	const char *sampled = doc_str(json_object_get(doc, "config"), "verify_stream_payload");
 	fprintf(out, ". Every message's header and sequence number were checked, and the payload of every pingpong "
 		     "echo and of %s in stream and fan-in rows: lost, duplicated, reordered or corrupt messages fail a row.\n\n",
-		*sampled ? sampled : "sampled messages");
+		stream_payload_checked(doc));
 	int failed = count_rows(results, NULL, "failed");
 	if (failed)
 		fprintf(out, "**%d row%s failed**; see [Rows not measured](#rows-not-measured).\n\n", failed,

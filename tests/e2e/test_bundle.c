@@ -396,21 +396,6 @@ static void test_gnuplot_failures_reported(void **state)
 	assert_int_equal(count_files(out_dir, ".png"), 0); /* nor left in the bundle */
 }
 
-/* Whether process pid is gone: no such process, or a zombie nobody has reaped yet. */
-static bool process_gone(pid_t pid)
-{
-	char path[64], stat[256];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return true;
-	size_t n = fread(stat, 1, sizeof(stat) - 1, f);
-	fclose(f);
-	stat[n] = '\0';
-	const char *state = strrchr(stat, ')'); /* after the command name, which may hold anything */
-	return !state || state[1] == '\0' || state[2] == 'Z' || state[2] == 'X';
-}
-
 /*
  * gnuplot dies with ipcbench: stand-ins that note their pid, kill ipcbench with
  * SIGKILL and wait 60 s are all gone at once. Charts render several at a
@@ -445,7 +430,7 @@ static void test_gnuplot_dies_with_ipcbench(void **state)
 		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 		alive = 0;
 		for (int i = 0; i < n; i++)
-			alive += !process_gone(pids[i]);
+			alive += !pid_gone(pids[i]);
 	}
 	for (int i = 0; i < n && alive; i++)
 		kill(pids[i], SIGKILL); /* leave nothing behind, then fail */

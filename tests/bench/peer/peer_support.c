@@ -160,15 +160,3 @@ pid_t cmd_start(const char *const *argv)
 	return spawn(argv, -1, -1);
 }
 
-bool pid_gone(pid_t pid)
-{
-	char path[64], stat[256] = "";
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return true;
-	bool read_ok = fgets(stat, sizeof(stat), f) != NULL;
-	fclose(f);
-	const char *paren = strrchr(stat, ')');
-	return !read_ok || (paren && paren[1] == ' ' && paren[2] == 'Z');
-}

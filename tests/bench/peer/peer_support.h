@@ -34,7 +34,4 @@ int cmd_run(const char *const *argv, char **out, char **err, int timeout_s);
 /** Start argv in the background (stdout and stderr to /dev/null); its pid. */
 pid_t cmd_start(const char *const *argv);
 
-/** Is pid gone: no such process, or a zombie no one reaped? */
-bool pid_gone(pid_t pid);
-
 #endif
